@@ -1,0 +1,151 @@
+import { createKafka, RecordProducer, type OutRecord } from './kafka/client.js';
+import { TopicManager } from './kafka/topic-manager.js';
+import { encodeWith, keyBytes, type Codec } from './codec/codec.js';
+import { hashers, type Hasher } from './hashers.js';
+import { mergeHeaders, type HeadersInit } from './headers.js';
+import { EmitterClosedError, InvalidArgumentError, ProduceError, TopicError } from './errors.js';
+import { defaultLogger, type Logger } from './logger.js';
+
+export interface EmitterOptions<T> {
+  brokers: string[];
+  topic: string;
+  codec: Codec<T>;
+  hasher?: Hasher;
+  defaultHeaders?: HeadersInit;
+  logger?: Logger;
+  clientId?: string;
+  /** Create the topic (delete policy) with this many partitions if it does not exist. */
+  ensureTopic?: { partitions: number };
+  /** Most records per produce request (default 5000). */
+  maxBatch?: number;
+}
+
+export interface EmitOptions {
+  headers?: HeadersInit;
+  timestamp?: number;
+}
+
+interface Pending {
+  record: OutRecord;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+type EmitterState = 'open' | 'closing' | 'closed';
+
+/**
+ * Writes key/value messages into one stream. Emits made in the same event-loop turn (and
+ * while a request is in flight) travel in one produce request; each promise resolves when
+ * the broker acked its record. Requests go out one at a time, so per-partition order holds.
+ */
+export class Emitter<T> {
+  readonly topic: string;
+  readonly #codec: Codec<T>;
+  readonly #hasher: Hasher;
+  readonly #defaultHeaders: HeadersInit | undefined;
+  readonly #producer: RecordProducer;
+  readonly #topics: TopicManager;
+  readonly #maxBatch: number;
+  readonly #ensure: { partitions: number } | undefined;
+  #partitions: Promise<number> | undefined;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #scheduled = false;
+  #state: EmitterState = 'open';
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(opts: EmitterOptions<T>) {
+    if (!opts.brokers?.length) throw new InvalidArgumentError('Emitter: brokers must name at least one broker');
+    if (!opts.topic) throw new InvalidArgumentError('Emitter: topic is required');
+    if (!opts.codec) throw new InvalidArgumentError(`Emitter(${opts.topic}): codec is required`);
+    this.topic = opts.topic;
+    this.#codec = opts.codec;
+    this.#hasher = opts.hasher ?? hashers.murmur2;
+    this.#defaultHeaders = opts.defaultHeaders;
+    this.#maxBatch = opts.maxBatch ?? 5000;
+    this.#ensure = opts.ensureTopic;
+    const logger = (opts.logger ?? defaultLogger('partita')).child({ emitter: opts.topic });
+    const kafka = createKafka({ brokers: opts.brokers, clientId: opts.clientId ?? `partita-emitter-${opts.topic}`, logger });
+    this.#producer = new RecordProducer(kafka);
+    this.#topics = new TopicManager(kafka, logger);
+  }
+
+  /** Emits one message; resolves when the broker acked it. A null value is sent as a tombstone. */
+  emit(key: string, value: T | null, options: EmitOptions = {}): Promise<void> {
+    if (this.#state !== 'open') return Promise.reject(new EmitterClosedError(this.topic));
+    const p = this.#emit(key, value, options);
+    this.#inflight.add(p);
+    const forget = () => this.#inflight.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  async #emit(key: string, value: T | null, options: EmitOptions): Promise<void> {
+    if (typeof key !== 'string') throw new InvalidArgumentError(`Emitter(${this.topic}): key must be a string`);
+    const encoded = value === null ? null : encodeWith(this.#codec, value);
+    const kb = keyBytes(key);
+    const n = await this.#partitionCount();
+    const partition = this.#hasher(kb, n);
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({
+        record: {
+          topic: this.topic,
+          partition,
+          key: kb,
+          value: encoded,
+          headers: mergeHeaders(this.#defaultHeaders, options.headers),
+          timestamp: options.timestamp,
+        },
+        resolve,
+        reject,
+      });
+      this.#schedule();
+    });
+  }
+
+  /** Waits for every pending emit, then releases the connection. Later emits reject. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closing';
+    // Every emit accepted before close() settles (acked or rejected) before we disconnect.
+    await Promise.allSettled([...this.#inflight]);
+    this.#state = 'closed';
+    await Promise.allSettled([this.#producer.disconnect(), this.#topics.close()]);
+  }
+
+  #partitionCount(): Promise<number> {
+    this.#partitions ??= (async () => {
+      if (this.#ensure) await this.#topics.ensureStream(this.topic, this.#ensure.partitions);
+      const n = await this.#topics.partitions(this.topic);
+      if (n === undefined) throw new TopicError(this.topic, `Emitter: topic '${this.topic}' not found`);
+      return n;
+    })();
+    // Do not cache failures: the topic may be created later.
+    this.#partitions.catch(() => (this.#partitions = undefined));
+    return this.#partitions;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flushing = this.#flush().finally(() => {
+        this.#flushing = undefined;
+        if (this.#queue.length > 0) this.#schedule();
+      });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    if (batch.length === 0) return;
+    try {
+      await this.#producer.send(batch.map((p) => p.record));
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      const e = new ProduceError(this.topic, `Emitter: producing to '${this.topic}' failed: ${(err as Error).message}`, { cause: err });
+      for (const p of batch) p.reject(e);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+export { Emitter, type EmitterOptions, type EmitOptions as EmitterEmitOptions } from './emitter.js';
+export {
+  defineGroup, input, inputs, output, persist, loop, join, lookup, visitor, GroupGraph,
+  type Callback, type Edge, type InputEdge, type OutputEdge, type PersistEdge, type LoopEdge, type JoinEdge, type LookupEdge, type VisitorEdge,
+} from './graph/define-group.js';
+export type { Context, EmitOptions, WriteOptions } from './graph/context.js';
+export { tableTopic, loopTopic, type NamingOptions } from './graph/naming.js';
+export { codecs, type Codec, type CodecValue } from './codec/codec.js';
+export { hashers, murmur2Hash, fnv1a32, type Hasher } from './hashers.js';
+export type { TopicSettings, MismatchPolicy } from './kafka/topic-manager.js';
+export type { HeadersInit, Headers } from './headers.js';
+export type { NilHandling } from './runtime/protocol.js';
+export * from './errors.js';

@@ -1,0 +1,50 @@
+import test from 'ava';
+import { pino } from 'pino';
+import { createKafka } from '../src/kafka/client.js';
+import { TopicManager } from '../src/kafka/topic-manager.js';
+import { NotCopartitionedError, TopicError } from '../src/index.js';
+import { brokers, createTopics, unique } from './helpers.js';
+
+function manager(mismatch: 'ignore' | 'warn' | 'fail' = 'fail') {
+  const logger = pino({ level: 'silent' });
+  return new TopicManager(createKafka({ brokers: brokers(), clientId: unique('tm'), logger }), logger, { mismatch });
+}
+
+test('ensureTable creates a compacted topic; the broker reports cleanup.policy=compact', async (t) => {
+  const tm = manager();
+  t.teardown(() => tm.close());
+  const table = unique('tm-table');
+  await tm.ensureTable(table, 4);
+  t.is(await tm.partitions(table), 4);
+  t.is((await tm.describeConfig(table))['cleanup.policy'], 'compact');
+  await tm.ensureTable(table, 4); // idempotent
+  const stream = unique('tm-stream');
+  await tm.ensureStream(stream, 2);
+  t.is((await tm.describeConfig(stream))['cleanup.policy'], 'delete');
+});
+
+test('mismatches are handled per policy and name the topic and the counts', async (t) => {
+  const topic = unique('tm-mis');
+  await createTopics([{ topic, partitions: 3 }]);
+  const strict = manager('fail');
+  t.teardown(() => strict.close());
+  await t.throwsAsync(strict.ensureTable(topic, 3), { instanceOf: TopicError, message: new RegExp(`topic '${topic}' has cleanup.policy=delete, expected compact`) });
+  await t.throwsAsync(strict.ensureStream(topic, 5), { instanceOf: TopicError, message: new RegExp(`'${topic}' has 3 partitions, expected 5`) });
+  const lax = manager('ignore');
+  t.teardown(() => lax.close());
+  await t.notThrowsAsync(lax.ensureTable(topic, 5));
+});
+
+test('co-partitioning check: equal counts pass, different counts and missing topics fail clearly', async (t) => {
+  const a = unique('cp-a');
+  const b = unique('cp-b');
+  const c = unique('cp-c');
+  await createTopics([{ topic: a, partitions: 4 }, { topic: b, partitions: 4 }, { topic: c, partitions: 2 }]);
+  const tm = manager();
+  t.teardown(() => tm.close());
+  t.is(await tm.checkCopartitioned([a, b], 'test'), 4);
+  const err = await t.throwsAsync(tm.checkCopartitioned([a, c], 'test'), { instanceOf: NotCopartitionedError });
+  t.regex(err!.message, new RegExp(`${a}=4, ${c}=2`));
+  const missing = unique('cp-missing');
+  await t.throwsAsync(tm.checkCopartitioned([a, missing], 'test'), { instanceOf: TopicError, message: new RegExp(`'${missing}' not found`) });
+});
