@@ -1,3 +1,4 @@
+export { Processor, type ProcessorOptions, type RunOptions } from './processor.js';
 export { Emitter, type EmitterOptions, type EmitOptions as EmitterEmitOptions } from './emitter.js';
 export {
   defineGroup, input, inputs, output, persist, loop, join, lookup, visitor, GroupGraph,

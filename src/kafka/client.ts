@@ -65,7 +65,7 @@ export class RecordProducer {
   #connected: Promise<void> | undefined;
 
   constructor(kafka: KafkajsKafka) {
-    this.#producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.#producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   }
 
   connect(): Promise<void> {

@@ -1,0 +1,134 @@
+// Reads topic partitions by offset without a consumer group (changelog recovery, views).
+// kafkajs has no public "assign" API, so this uses its cluster object; kafkajs is pinned to
+// 2.2.4 in package.json for that reason, and this file is the only place that depends on it.
+import type { KafkajsKafka } from './client.js';
+import type { Headers } from './client.js';
+import { TopicError } from '../errors.js';
+
+export interface FetchedRecord {
+  offset: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: Headers | undefined;
+}
+
+export interface Watermarks {
+  /** First offset still in the log. */
+  low: number;
+  /** Offset the next record will get (high-water mark). */
+  high: number;
+}
+
+interface KafkajsMessage {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | Buffer[] | undefined>;
+  isControlRecord?: boolean;
+}
+
+interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(opts: { nodeId: string }): Promise<{
+    fetch(req: unknown): Promise<{ responses: { topicName: string; partitions: { partition: number; errorCode: number; highWatermark: string; messages: KafkajsMessage[] }[] }[] }>;
+  }>;
+  fetchTopicsOffset(topics: { topic: string; partitions: { partition: number }[]; fromBeginning: boolean }[]): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+function clusterOf(kafka: KafkajsKafka): KafkajsCluster {
+  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  if (!sym) throw new Error('partita: this kafkajs version has no cluster factory (kafkajs 2.2.x expected)');
+  const create = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[sym]!;
+  return create({ allowAutoTopicCreation: false, maxInFlightRequests: null });
+}
+
+function toHeaders(h: KafkajsMessage['headers']): Headers | undefined {
+  if (!h) return undefined;
+  let out: Headers | undefined;
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    const last = Array.isArray(v) ? v[v.length - 1] : v; // last duplicate wins, as in Goka
+    if (last) (out ??= {})[k] = last;
+  }
+  return out;
+}
+
+export class PartitionReader {
+  readonly #cluster: KafkajsCluster;
+  #connected: Promise<void> | undefined;
+
+  constructor(kafka: KafkajsKafka) {
+    this.#cluster = clusterOf(kafka);
+  }
+
+  async #connect(topic: string): Promise<void> {
+    this.#connected ??= this.#cluster.connect();
+    await this.#connected;
+    await this.#cluster.addTargetTopic(topic);
+  }
+
+  async watermarks(topic: string, partition: number): Promise<Watermarks> {
+    await this.#connect(topic);
+    const get = async (fromBeginning: boolean) => {
+      const res = await this.#cluster.fetchTopicsOffset([{ topic, partitions: [{ partition }], fromBeginning }]);
+      const p = res[0]?.partitions.find((x) => x.partition === partition);
+      if (!p) throw new TopicError(topic, `no offsets for ${topic}[${partition}]`);
+      return Number(p.offset);
+    };
+    const [low, high] = await Promise.all([get(true), get(false)]);
+    return { low, high };
+  }
+
+  /**
+   * Fetches records of one partition from `from` (inclusive) until `to` (exclusive), in
+   * chunks. Compaction may leave gaps; control records are skipped.
+   */
+  async *read(topic: string, partition: number, from: number, to: number, maxBytes = 4 * 1024 * 1024): AsyncGenerator<FetchedRecord[]> {
+    await this.#connect(topic);
+    let next = from;
+    while (next < to) {
+      const leaders = this.#cluster.findLeaderForPartitions(topic, [partition]);
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) {
+        await this.#cluster.refreshMetadata();
+        throw new TopicError(topic, `no leader for ${topic}[${partition}]`);
+      }
+      const broker = await this.#cluster.findBroker({ nodeId });
+      const res = await broker.fetch({
+        maxWaitTime: 200,
+        minBytes: 1,
+        maxBytes,
+        isolationLevel: 1,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: String(next), maxBytes }] }],
+      });
+      const part = res.responses[0]?.partitions[0];
+      if (!part) continue;
+      if (part.errorCode !== 0) throw new TopicError(topic, `fetching ${topic}[${partition}]@${next} failed with Kafka error ${part.errorCode}`);
+      const out: FetchedRecord[] = [];
+      let last = next - 1;
+      for (const m of part.messages) {
+        const offset = Number(m.offset);
+        if (offset > last) last = offset;
+        if (offset < next || offset >= to || m.isControlRecord) continue;
+        out.push({ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value, headers: toHeaders(m.headers) });
+      }
+      // A batch of only control records or compacted-away offsets still moves us forward.
+      if (last >= next) next = last + 1;
+      else if (part.messages.length === 0 && Number(part.highWatermark) <= next) break;
+      if (out.length > 0) yield out;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#connected) {
+      await this.#connected.catch(() => undefined);
+      await this.#cluster.disconnect();
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidArgumentError } from './errors.js';
+import { isGroupGraph, type GroupGraph } from './graph/define-group.js';
+import { loadGroupModule } from './graph/load.js';
+import { loopTopic, tableTopic } from './graph/naming.js';
+import { hashers, type Hasher } from './hashers.js';
+import { mergeHeaders, type HeadersInit } from './headers.js';
+import type { TopicSettings } from './kafka/topic-manager.js';
+import { defaultLogger, type Logger } from './logger.js';
+import type { NilHandling } from './runtime/protocol.js';
+import type { ResolvedOptions } from './runtime/supervisor/options.js';
+import { Supervisor } from './runtime/supervisor/supervisor.js';
+
+export interface ProcessorOptions {
+  brokers: string[];
+  /** URL (or path) of the module whose default export is the GroupGraph; a graph object only with workers: 0. */
+  group: URL | string | GroupGraph;
+  /** Threads hosting partition actors; 0 runs actors in this thread. Default: min(partitions, cores). */
+  workers?: number;
+  clientId?: string;
+  storage?: 'lmdb' | 'memory';
+  /** Default ./.partita/<group>. */
+  storagePath?: string;
+  hasher?: Hasher;
+  nilHandling?: NilHandling;
+  hotStandby?: boolean;
+  recoverAhead?: boolean;
+  onRebalance?: (assignment: { partitions: number[] }) => void;
+  tableSuffix?: string;
+  loopSuffix?: string;
+  topics?: TopicSettings;
+  defaultHeaders?: HeadersInit;
+  logger?: Logger;
+  /** Records handed to one actor and not yet processed before its partition is paused (default 5000). */
+  maxInflight?: number;
+  /** Records an actor processes before it hands its effects over (default 500). */
+  flushEvery?: number;
+  /** How often safe offsets are committed (default 500 ms). */
+  commitIntervalMs?: number;
+  /** Upper bound for a graceful stop of one partition (default 30 s). */
+  stopTimeoutMs?: number;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * One running instance of a group. Instances with the same group name split the partitions
+ * of the co-partitioned inputs between them.
+ */
+export class Processor {
+  readonly #opts: ProcessorOptions;
+  #supervisor: Supervisor | undefined;
+  #created: Promise<Supervisor>;
+  #setCreated!: (s: Supervisor) => void;
+  #running: Promise<void> | undefined;
+  #graph: Promise<GroupGraph> | undefined;
+
+  constructor(opts: ProcessorOptions) {
+    if (!opts || !Array.isArray(opts.brokers) || opts.brokers.length === 0) {
+      throw new InvalidArgumentError('Processor: brokers must name at least one broker');
+    }
+    if (opts.group === undefined) throw new InvalidArgumentError('Processor: group is required (a module URL, or a graph with workers: 0)');
+    if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 0)) {
+      throw new InvalidArgumentError(`Processor: workers must be a whole number ≥ 0, got ${opts.workers}`);
+    }
+    if (isGroupGraph(opts.group) && opts.workers !== 0) {
+      throw new InvalidArgumentError(
+        `Processor(${opts.group.group}): a graph object runs only in-thread (workers: 0). Worker threads import callbacks themselves: ` +
+          `pass the module instead, e.g. group: new URL('./${opts.group.group}.js', import.meta.url)`,
+      );
+    }
+    if (opts.hotStandby || opts.recoverAhead) {
+      throw new InvalidArgumentError('Processor: hotStandby and recoverAhead are not available yet in this version');
+    }
+    if (opts.storage !== undefined && opts.storage !== 'lmdb' && opts.storage !== 'memory') {
+      throw new InvalidArgumentError(`Processor: storage must be 'lmdb' or 'memory', got ${String(opts.storage)}`);
+    }
+    if (opts.nilHandling !== undefined && !['ignore', 'process', 'decode'].includes(opts.nilHandling)) {
+      throw new InvalidArgumentError(`Processor: nilHandling must be 'ignore', 'process' or 'decode', got ${String(opts.nilHandling)}`);
+    }
+    this.#opts = opts;
+    this.#created = new Promise((r) => (this.#setCreated = r));
+  }
+
+  /** The module URL as a string, or undefined for a graph object. */
+  #moduleUrl(): string | undefined {
+    const g = this.#opts.group;
+    if (g instanceof URL) return g.href;
+    if (typeof g === 'string') return /^[a-z]+:/i.test(g) ? g : pathToFileURL(resolvePath(g)).href;
+    return undefined;
+  }
+
+  #loadGraph(): Promise<GroupGraph> {
+    const url = this.#moduleUrl();
+    this.#graph ??= url ? loadGroupModule(url) : Promise.resolve(this.#opts.group as GroupGraph);
+    return this.#graph;
+  }
+
+  #resolve(graph: GroupGraph): ResolvedOptions {
+    const o = this.#opts;
+    const naming = { ...(o.tableSuffix !== undefined ? { tableSuffix: o.tableSuffix } : {}), ...(o.loopSuffix !== undefined ? { loopSuffix: o.loopSuffix } : {}) };
+    graph.validateNaming(naming);
+    if (graph.joins.length > 0 || graph.lookups.length > 0) {
+      throw new InvalidArgumentError(`Processor(${graph.group}): join and lookup edges are validated but cannot run yet in this version`);
+    }
+    const storagePath = resolvePath(o.storagePath ?? `./.partita/${graph.group}`);
+    return {
+      brokers: o.brokers,
+      clientId: o.clientId ?? `partita-${graph.group}`,
+      inline: o.workers === 0,
+      groupModule: this.#moduleUrl(),
+      workers: o.workers === undefined ? undefined : o.workers,
+      storage: o.storage === 'memory' ? { kind: 'memory' } : { kind: 'lmdb', path: storagePath },
+      hasher: o.hasher ?? hashers.murmur2,
+      nilHandling: o.nilHandling ?? 'ignore',
+      tableTopic: tableTopic(graph.group, naming),
+      loopTopic: loopTopic(graph.group, naming),
+      topics: o.topics ?? {},
+      defaultHeaders: mergeHeaders(o.defaultHeaders),
+      logger: o.logger ?? defaultLogger('partita'),
+      onRebalance: o.onRebalance,
+      maxInflight: o.maxInflight ?? 5000,
+      flushEvery: o.flushEvery ?? 500,
+      commitIntervalMs: o.commitIntervalMs ?? 500,
+      stopTimeoutMs: o.stopTimeoutMs ?? 30_000,
+    };
+  }
+
+  /** Runs the processor; resolves on a clean stop, rejects with the first fatal error. */
+  run(options: RunOptions = {}): Promise<void> {
+    if (this.#running) throw new InvalidArgumentError('Processor: run() was already called');
+    this.#running = (async () => {
+      const graph = await this.#loadGraph();
+      const sup = new Supervisor(graph, this.#resolve(graph));
+      this.#supervisor = sup;
+      this.#setCreated(sup);
+      const signal = options.signal;
+      const onAbort = () => sup.stop();
+      if (signal?.aborted) sup.stop();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        await sup.run();
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    })();
+    return this.#running;
+  }
+
+  /** Resolves when every assigned partition is recovered and processing. */
+  async ready(): Promise<void> {
+    if (!this.#running) throw new InvalidArgumentError('Processor: call run() before ready()');
+    // run() may fail before the supervisor exists (bad module, bad options): report that.
+    const sup = await Promise.race([this.#created, this.#running.then(() => undefined)]);
+    if (!sup) throw new InvalidArgumentError('Processor: stopped before it was ready');
+    return sup.ready();
+  }
+
+  /** The value of a key in the group table, from a partition this instance holds. */
+  async get(key: string): Promise<unknown> {
+    if (!this.#supervisor) throw new InvalidArgumentError('Processor: not running');
+    return this.#supervisor.get(key);
+  }
+
+  /** Per-partition state, offsets, lag and recovery, as plain JSON. */
+  stats(): object {
+    return this.#supervisor?.stats() ?? { state: 'idle' };
+  }
+
+  /** Graceful stop: in-flight work finishes, effects are acked, offsets committed. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#supervisor?.stop();
+    await this.#running.catch(() => undefined);
+  }
+
+  async visitAll(name: string, _meta?: unknown): Promise<number> {
+    throw new InvalidArgumentError(`Processor.visitAll('${name}'): visitors are not available yet in this version`);
+  }
+}

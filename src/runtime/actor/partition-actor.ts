@@ -1,0 +1,375 @@
+// Worker side of one partition: its table (overlay of un-acked writes over the store), the
+// changelog recovery, and serial processing of every input record of the partition.
+import type { MessagePort } from 'node:worker_threads';
+import { decodeWith, encodeWith, keyBytes, type Codec } from '../../codec/codec.js';
+import type { Callback, GroupGraph } from '../../graph/define-group.js';
+import type { EmitOptions, WriteOptions } from '../../graph/context.js';
+import { mergeHeaders } from '../../headers.js';
+import type { Headers } from '../../kafka/client.js';
+import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError } from '../../errors.js';
+import { openStore } from '../../storage/open.js';
+import type { PartitionStore } from '../../storage/storage.js';
+import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
+import { assertNever, type ActorInit, type ActorToSupervisor, type SupervisorToActor } from '../protocol.js';
+import { BatchWriter, readBatch, RecordKind, type WireRecord } from '../wire.js';
+import { FailSignal, RecordContext, type ContextHost } from './context.js';
+
+interface Handler {
+  codec: Codec<unknown>;
+  callback: Callback<unknown>;
+}
+
+/** Effects of the records processed since the last flush. */
+interface OpenBatch {
+  id: number;
+  writer: BatchWriter;
+  tableWrites: [string, Uint8Array | null][];
+  done: Map<string, number>;
+  records: number;
+  holds: number;
+}
+
+/** A flushed batch waiting for its ack (table writes) and its deferred commits (holds). */
+interface SentBatch {
+  tableWrites: [string, Uint8Array | null][];
+  holds: number;
+}
+
+const utf8 = new TextDecoder();
+const keyString = (k: Uint8Array | null): string => (k === null ? '' : utf8.decode(k));
+
+export class PartitionActor implements ContextHost {
+  readonly group: string;
+  readonly partition: number;
+  readonly #port: MessagePort;
+  readonly #init: ActorInit;
+  readonly #graph: GroupGraph;
+  readonly #handlers = new Map<string, Handler>();
+  readonly #outputs = new Map<string, Codec<unknown>>();
+  readonly #persist: Codec<unknown> | undefined;
+  readonly #loopCodec: Codec<unknown> | undefined;
+  readonly #defaultHeaders: Headers | undefined;
+  readonly #life: Lifecycle<ActorState>;
+  #store: PartitionStore | undefined;
+  /** Un-acked table writes; reads see them first. */
+  readonly #overlay = new Map<string, { value: Uint8Array | null; batch: number }>();
+  readonly #sent = new Map<number, SentBatch>();
+  #queue: WireRecord[] = [];
+  #qpos = 0;
+  #draining: Promise<void> | undefined;
+  #batch: OpenBatch;
+  #nextBatch = 0;
+  #applying: Promise<void> = Promise.resolve();
+  #current: WireRecord | undefined;
+
+  constructor(port: MessagePort, graph: GroupGraph, init: ActorInit) {
+    this.#port = port;
+    this.#graph = graph;
+    this.#init = init;
+    this.group = init.group;
+    this.partition = init.partition;
+    this.#life = new Lifecycle(`actor ${init.group}[${init.partition}]`, 'opening', ACTOR_TRANSITIONS);
+    for (const e of graph.inputs) for (const t of e.topics) this.#handlers.set(t, { codec: e.codec, callback: e.callback });
+    const loop = graph.loop;
+    if (loop) this.#handlers.set(init.loopTopic, { codec: loop.codec, callback: loop.callback });
+    this.#loopCodec = loop?.codec;
+    for (const o of graph.outputs) this.#outputs.set(o.topic, o.codec);
+    this.#persist = graph.persist?.codec;
+    this.#defaultHeaders = init.defaultHeaders;
+    this.#batch = this.#newBatch();
+    port.on('message', (m: SupervisorToActor) => this.#onMessage(m));
+  }
+
+  /** Opens the store and reports its checkpoint. */
+  start(): void {
+    try {
+      this.#store = openStore(this.#init.storage, this.#init.tableTopic, this.partition);
+      this.#life.to('recovering');
+      this.#post({ kind: 'opened', checkpoint: this.#store.checkpoint() });
+    } catch (err) {
+      this.#failWith(err);
+    }
+  }
+
+  #post(msg: ActorToSupervisor, transfer?: ArrayBuffer[]): void {
+    this.#port.postMessage(msg, transfer);
+  }
+
+  #onMessage(m: SupervisorToActor): void {
+    switch (m.kind) {
+      case 'wipe':
+        this.#chain(() => this.#store!.clear());
+        return;
+      case 'recover-batch':
+        this.#chain(async () => {
+          const recs = readBatch(m.buffer);
+          if (recs.length === 0) return;
+          await this.#store!.apply(recs.map((r) => [keyString(r.key), r.value] as const), recs[recs.length - 1]!.offset);
+          this.#post({ kind: 'recover-applied', records: recs.length, checkpoint: this.#store!.checkpoint() });
+        });
+        return;
+      case 'recover-done':
+        this.#chain(async () => {
+          if (!this.#life.is('recovering')) return;
+          this.#life.to('running');
+          this.#post({ kind: 'running' });
+          this.#kick();
+        });
+        return;
+      case 'records': {
+        if (!this.#life.is('running', 'recovering')) return; // stopping: the records will be redelivered
+        const recs = readBatch(m.buffer);
+        if (this.#qpos > 0 && this.#qpos === this.#queue.length) {
+          this.#queue = [];
+          this.#qpos = 0;
+        }
+        for (const r of recs) this.#queue.push(r);
+        this.#kick();
+        return;
+      }
+      case 'acked':
+        this.#onAcked(m.batch, m.changelogOffset);
+        return;
+      case 'get':
+        this.#onGet(m.seq, m.key);
+        return;
+      case 'stop':
+        void this.#stop(m.seq);
+        return;
+      case 'close':
+        void this.#close(m.seq);
+        return;
+      default:
+        assertNever(m, `actor ${this.group}[${this.partition}]`);
+    }
+  }
+
+  /** Store operations run one after the other, in message order. */
+  #chain(op: () => Promise<void>): void {
+    this.#applying = this.#applying.then(op).catch((err) => this.#failWith(err));
+  }
+
+  #newBatch(): OpenBatch {
+    return { id: this.#nextBatch++, writer: new BatchWriter(16 * 1024), tableWrites: [], done: new Map(), records: 0, holds: 0 };
+  }
+
+  #kick(): void {
+    if (this.#draining || !this.#life.is('running')) return;
+    this.#draining = this.#drain().finally(() => (this.#draining = undefined));
+  }
+
+  async #drain(): Promise<void> {
+    const flushEvery = this.#init.flushEvery;
+    while (this.#life.is('running') && this.#qpos < this.#queue.length) {
+      const rec = this.#queue[this.#qpos++]!;
+      this.#current = rec;
+      try {
+        const pending = this.#process(rec);
+        if (pending) await pending;
+      } catch (err) {
+        this.#current = undefined;
+        this.#flush();
+        this.#failRecord(rec, err);
+        return;
+      }
+      this.#current = undefined;
+      this.#batch.done.set(rec.topic, rec.offset);
+      if (++this.#batch.records >= flushEvery) {
+        this.#flush();
+        await new Promise<void>((r) => setImmediate(r)); // let other actors on this thread run
+      }
+    }
+    if (this.#life.is('running')) this.#flush();
+  }
+
+  /** Runs one record's callback; returns a promise only for async callbacks. */
+  #process(rec: WireRecord): void | Promise<void> {
+    const h = this.#handlers.get(rec.topic);
+    if (!h) throw new InvalidArgumentError(`no callback for topic '${rec.topic}'`);
+    let value: unknown;
+    if (rec.value === null) {
+      switch (this.#init.nilHandling) {
+        case 'ignore':
+          return;
+        case 'process':
+          value = null;
+          break;
+        case 'decode':
+          value = decodeWith(h.codec, new Uint8Array(0));
+          break;
+      }
+    } else {
+      value = decodeWith(h.codec, rec.value);
+    }
+    const ctx = new RecordContext(this, keyString(rec.key), rec);
+    const out = h.callback(ctx, value);
+    if (out && typeof (out as Promise<void>).then === 'function') return out as Promise<void>;
+  }
+
+  #flush(): void {
+    const b = this.#batch;
+    if (b.records === 0 && b.writer.count === 0 && b.holds === 0) return;
+    this.#batch = this.#newBatch();
+    this.#sent.set(b.id, { tableWrites: b.tableWrites, holds: b.holds });
+    const buffer = b.writer.finish();
+    this.#post(
+      {
+        kind: 'effects',
+        batch: b.id,
+        buffer,
+        records: b.records,
+        done: [...b.done].map(([topic, offset]) => ({ topic, offset })),
+        holds: b.holds,
+        tableWrites: b.tableWrites.length,
+      },
+      [buffer],
+    );
+  }
+
+  #onAcked(batch: number, changelogOffset: number | null): void {
+    const sent = this.#sent.get(batch);
+    if (!sent) return;
+    const writes = sent.tableWrites;
+    sent.tableWrites = [];
+    if (sent.holds === 0) this.#sent.delete(batch);
+    if (writes.length === 0 || changelogOffset === null) return;
+    this.#chain(async () => {
+      await this.#store!.apply(writes, changelogOffset);
+      for (const [k] of writes) {
+        if (this.#overlay.get(k)?.batch === batch) this.#overlay.delete(k);
+      }
+    });
+  }
+
+  #onGet(seq: number, key: string): void {
+    try {
+      const o = this.#overlay.get(key);
+      const v = o ? o.value : (this.#store?.get(key) ?? null);
+      this.#post({ kind: 'get-result', seq, value: v === null ? null : v.slice() });
+    } catch (err) {
+      this.#post({ kind: 'get-result', seq, value: null, error: serializeError(err) });
+    }
+  }
+
+  async #stop(seq: number): Promise<void> {
+    if (this.#life.is('running', 'recovering', 'opening')) this.#life.to('stopping');
+    if (this.#draining) await this.#draining; // finishes the record in hand, then sees 'stopping'
+    if (this.#life.is('stopping')) {
+      this.#flush();
+      this.#life.to('stopped');
+    }
+    const dropped = this.#queue.length - this.#qpos;
+    this.#queue = [];
+    this.#qpos = 0;
+    this.#post({ kind: 'stopped', seq, dropped });
+  }
+
+  async #close(seq: number): Promise<void> {
+    await this.#applying;
+    try {
+      await this.#store?.close();
+    } catch {
+      // closing is best effort; the data is already committed
+    }
+    if (this.#life.can('closed')) this.#life.to('closed');
+    this.#post({ kind: 'closed', seq });
+    this.#port.close();
+  }
+
+  #failRecord(rec: WireRecord, err: unknown): void {
+    const cause = err instanceof FailSignal ? err.reason : err;
+    const reason = err instanceof FailSignal ? 'ctx.fail() was called' : cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const pos = { group: this.group, topic: rec.topic, partition: this.partition, offset: String(rec.offset), key: keyString(rec.key) };
+    this.#failWith(new ProcessingError(pos, reason, { cause }));
+  }
+
+  #failWith(err: unknown): void {
+    if (this.#life.is('failed', 'closed')) return;
+    this.#life.to('failed');
+    this.#post({ kind: 'failed', error: serializeError(err) });
+  }
+
+  // ---- ContextHost: what callbacks reach through ctx ------------------------------------
+
+  tableGet(key: string): unknown {
+    const codec = this.#requirePersist('ctx.value()');
+    const o = this.#overlay.get(key);
+    const bytes = o ? o.value : this.#store!.get(key);
+    if (bytes === null || bytes === undefined) return undefined;
+    return decodeWith(codec, bytes);
+  }
+
+  tableSet(key: string, value: unknown | null, ts: number, options?: WriteOptions): void {
+    const codec = this.#requirePersist(value === null ? 'ctx.delete()' : 'ctx.setValue()');
+    const bytes = value === null ? null : encodeWith(codec, value);
+    const b = this.#batch;
+    this.#overlay.set(key, { value: bytes, batch: b.id });
+    b.tableWrites.push([key, bytes]);
+    b.writer.add({ kind: RecordKind.Table, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: ts, key: keyBytes(key), value: bytes, headers: mergeHeaders(options?.headers) });
+  }
+
+  emit(topic: string, key: string, value: unknown, ts: number, options?: EmitOptions): void {
+    const codec = this.#outputs.get(topic);
+    if (!codec) {
+      throw new NotFoundError(`ctx.emit: '${topic}' is not a declared output of group '${this.group}' (add output('${topic}', codec))`);
+    }
+    this.#addOut(RecordKind.Emit, topic, codec, key, value, ts, options);
+  }
+
+  loopback(key: string, value: unknown, ts: number, options?: EmitOptions): void {
+    if (!this.#loopCodec) throw new NotFoundError(`ctx.loopback: group '${this.group}' has no loop edge (add loop(codec, callback))`);
+    this.#addOut(RecordKind.Loop, this.#init.loopTopic, this.#loopCodec, key, value, ts, options);
+  }
+
+  #addOut(kind: RecordKind, topic: string, codec: Codec<unknown>, key: string, value: unknown, ts: number, options?: EmitOptions): void {
+    if (typeof key !== 'string') throw new InvalidArgumentError(`emit to '${topic}': key must be a string`);
+    const bytes = value === null || value === undefined ? null : encodeWith(codec, value);
+    this.#batch.writer.add({
+      kind,
+      topic,
+      partition: -1,
+      offset: -1,
+      timestamp: options?.timestamp ?? ts,
+      key: keyBytes(key),
+      value: bytes,
+      headers: mergeHeaders(this.#defaultHeaders, options?.headers),
+    });
+  }
+
+  defer(): (err?: unknown) => void {
+    const b = this.#batch;
+    const rec = this.#current;
+    b.holds++;
+    let called = false;
+    return (err?: unknown) => {
+      if (called) return;
+      called = true;
+      if (err !== undefined && err !== null && rec) {
+        this.#failRecord(rec, err);
+        return;
+      }
+      const sent = this.#sent.get(b.id);
+      if (sent) {
+        if (--sent.holds === 0) {
+          this.#post({ kind: 'release', batch: b.id });
+          if (sent.tableWrites.length === 0) this.#sent.delete(b.id);
+        }
+      } else if (this.#batch === b) {
+        b.holds--; // released before its batch was flushed
+      }
+    };
+  }
+
+  notSupported(what: string): never {
+    throw new InvalidArgumentError(`${what} is not supported yet by this partita version`);
+  }
+
+  #requirePersist(what: string): Codec<unknown> {
+    if (!this.#persist) throw new InvalidArgumentError(`${what}: group '${this.group}' has no group table (add persist(codec))`);
+    return this.#persist;
+  }
+
+  get graph(): GroupGraph {
+    return this.#graph;
+  }
+}

@@ -1,0 +1,72 @@
+import { StateError } from '../errors.js';
+
+/**
+ * A lifecycle as an explicit state machine: the transition table is the single place that says
+ * which state may follow which; `waitFor` lets callers (and tests) await a state, never sleep.
+ */
+export class Lifecycle<S extends string> {
+  #state: S;
+  readonly #name: string;
+  readonly #allowed: Readonly<Record<S, readonly S[]>>;
+  #waiters: { states: readonly S[]; resolve: (s: S) => void }[] = [];
+  #listeners: ((to: S, from: S) => void)[] = [];
+
+  constructor(name: string, initial: S, allowed: Readonly<Record<S, readonly S[]>>) {
+    this.#name = name;
+    this.#state = initial;
+    this.#allowed = allowed;
+  }
+
+  get state(): S {
+    return this.#state;
+  }
+
+  is(...states: S[]): boolean {
+    return states.includes(this.#state);
+  }
+
+  can(to: S): boolean {
+    return this.#allowed[this.#state].includes(to);
+  }
+
+  to(next: S): void {
+    if (!this.can(next)) throw new StateError(`${this.#name}: cannot go from '${this.#state}' to '${next}'`);
+    const from = this.#state;
+    this.#state = next;
+    for (const l of this.#listeners) l(next, from);
+    const ready = this.#waiters.filter((w) => w.states.includes(next));
+    this.#waiters = this.#waiters.filter((w) => !w.states.includes(next));
+    for (const w of ready) w.resolve(next);
+  }
+
+  onChange(listener: (to: S, from: S) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Resolves when the machine is in one of `states` (at once if it already is). */
+  waitFor(...states: S[]): Promise<S> {
+    if (states.includes(this.#state)) return Promise.resolve(this.#state);
+    return new Promise((resolve) => this.#waiters.push({ states, resolve }));
+  }
+}
+
+export type ActorState = 'opening' | 'recovering' | 'running' | 'stopping' | 'stopped' | 'closed' | 'failed';
+export const ACTOR_TRANSITIONS: Record<ActorState, readonly ActorState[]> = {
+  opening: ['recovering', 'failed', 'stopping'],
+  recovering: ['running', 'stopping', 'failed'],
+  running: ['stopping', 'failed'],
+  stopping: ['stopped', 'failed'],
+  stopped: ['closed', 'failed'],
+  failed: ['closed'],
+  closed: [],
+};
+
+export type ProcessorState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+export const PROCESSOR_TRANSITIONS: Record<ProcessorState, readonly ProcessorState[]> = {
+  idle: ['starting'],
+  starting: ['running', 'stopping'],
+  running: ['stopping'],
+  stopping: ['stopped', 'failed'],
+  stopped: [],
+  failed: [],
+};

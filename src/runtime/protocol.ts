@@ -1,0 +1,84 @@
+// The only message shapes that travel between the supervisor (main thread) and partition
+// actors (worker threads, or the main thread with workers: 0). Record batches travel as
+// transferred ArrayBuffers packed by wire.ts; errors travel as SerializedError.
+import type { MessagePort } from 'node:worker_threads';
+import type { SerializedError } from '../errors.js';
+import type { Headers } from '../kafka/client.js';
+import type { StorageSpec } from '../storage/storage.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export type NilHandling = 'ignore' | 'process' | 'decode';
+
+/** Everything an actor needs, as plain data (workers never see main-thread globals). */
+export interface ActorInit {
+  group: string;
+  partition: number;
+  tableTopic: string;
+  loopTopic: string;
+  nilHandling: NilHandling;
+  storage: StorageSpec;
+  /** Processor default headers, added to every emit and loopback. */
+  defaultHeaders?: Headers | undefined;
+  /** Most records processed before effects are flushed to the supervisor. */
+  flushEvery: number;
+}
+
+// ---- worker host (one per thread) ------------------------------------------------------
+
+export interface HostWorkerData {
+  v: typeof PROTOCOL_VERSION;
+  /** URL of the group module whose default export is the GroupGraph. */
+  groupModule: string;
+  hostId: number;
+}
+
+export type SupervisorToHost = { v: number; kind: 'open'; actorId: number; port: MessagePort; init: ActorInit };
+
+export type HostToSupervisor =
+  | { v: number; kind: 'host-ready'; group: string }
+  | { v: number; kind: 'host-fatal'; error: SerializedError };
+
+// ---- actor port -----------------------------------------------------------------------
+
+export type SupervisorToActor =
+  /** Wipe local state (checkpoint beyond the changelog: topic recreated). */
+  | { kind: 'wipe' }
+  /** Changelog records to apply, in order. */
+  | { kind: 'recover-batch'; buffer: ArrayBuffer }
+  /** The changelog was read up to its high-water mark: start processing. */
+  | { kind: 'recover-done' }
+  /** Input records (inputs and loop), in partition order per topic. */
+  | { kind: 'records'; buffer: ArrayBuffer }
+  /** Effects of `batch` were acked; the table writes end at changelog offset `changelogOffset`. */
+  | { kind: 'acked'; batch: number; changelogOffset: number | null }
+  | { kind: 'get'; seq: number; key: string }
+  /** Finish the record in hand, drop the rest of the queue, flush, report `stopped`. */
+  | { kind: 'stop'; seq: number }
+  /** Close the store and report `closed`. Sent once every effect was acked. */
+  | { kind: 'close'; seq: number };
+
+export interface DoneOffset {
+  topic: string;
+  /** Highest offset of this topic fully processed in the batch. */
+  offset: number;
+}
+
+export type ActorToSupervisor =
+  | { kind: 'opened'; checkpoint: number | null }
+  | { kind: 'recover-applied'; records: number; checkpoint: number | null }
+  | { kind: 'running' }
+  /**
+   * Effects of processing: emits, table writes and loopbacks packed in `buffer`; `done` are
+   * the input offsets the batch covers; `holds` counts deferred commits not yet released.
+   */
+  | { kind: 'effects'; batch: number; buffer: ArrayBuffer; records: number; done: DoneOffset[]; holds: number; tableWrites: number }
+  | { kind: 'release'; batch: number }
+  | { kind: 'failed'; error: SerializedError }
+  | { kind: 'get-result'; seq: number; value: Uint8Array | null; error?: SerializedError }
+  | { kind: 'stopped'; seq: number; dropped: number }
+  | { kind: 'closed'; seq: number };
+
+export function assertNever(x: never, where: string): never {
+  throw new Error(`${where}: unexpected message ${JSON.stringify((x as { kind?: unknown })?.kind)}`);
+}

@@ -1,0 +1,340 @@
+// Main-thread proxy of one partition actor: drives its recovery, feeds it records with a
+// bounded amount in flight, produces its effects in order, and computes which input offsets
+// may be committed (callback done, every effect acked, every earlier batch too).
+import type { MessagePort } from 'node:worker_threads';
+import { deserializeError, ProduceError } from '../../errors.js';
+import type { Hasher } from '../../hashers.js';
+import type { RecordProducer, OutRecord } from '../../kafka/client.js';
+import type { InRecord } from '../../kafka/group-consumer.js';
+import type { PartitionReader } from '../../kafka/partition-reader.js';
+import type { Logger } from '../../logger.js';
+import type { ActorToSupervisor, DoneOffset, SupervisorToActor } from '../protocol.js';
+import { BatchWriter, readBatch, RecordKind } from '../wire.js';
+import { Mailbox } from './mailbox.js';
+
+export interface HandleDeps {
+  group: string;
+  tableTopic: string;
+  hasTable: boolean;
+  producer: RecordProducer;
+  reader: PartitionReader;
+  hasher: Hasher;
+  partitionsOf(topic: string): number;
+  log: Logger;
+  maxInflight: number;
+  stopTimeoutMs: number;
+  fail(err: Error): void;
+  changed(): void;
+  pause(partition: number): void;
+  resume(partition: number): void;
+}
+
+export type HandleState = 'waiting' | 'opening' | 'recovering' | 'running' | 'stopping' | 'closed' | 'failed';
+
+interface PendingBatch {
+  id: number;
+  done: DoneOffset[];
+  acked: boolean;
+  holds: number;
+}
+
+export interface RecoveryStats {
+  /** Changelog checkpoint found in local storage (null: none). */
+  checkpoint: number | null;
+  from: number;
+  to: number;
+  records: number;
+  ms: number;
+  wiped: boolean;
+}
+
+const EMPTY_KEY = new Uint8Array(0);
+
+export class ActorHandle {
+  readonly partition: number;
+  state: HandleState = 'waiting';
+  host = -1;
+  recovery: RecoveryStats | undefined;
+  processed = 0;
+  inflight = 0;
+  readonly #d: HandleDeps;
+  #port: MessagePort | undefined;
+  #mail: Mailbox | undefined;
+  #buffered: { topic: string; records: InRecord[] }[] = [];
+  readonly #lastSent = new Map<string, number>();
+  readonly #highWatermarks = new Map<string, number>();
+  readonly #batches: PendingBatch[] = [];
+  readonly #committable = new Map<string, number>();
+  readonly #committed = new Map<string, number>();
+  #produce: Promise<void> = Promise.resolve();
+  #paused = false;
+  #produceFailed = false;
+  #accepting = true;
+  #dead: Error | undefined;
+  #seq = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(partition: number, deps: HandleDeps) {
+    this.partition = partition;
+    this.#d = deps;
+  }
+
+  /** Connects the handle to its actor's port and runs recovery; resolves when running. */
+  async attach(port: MessagePort, host: number): Promise<void> {
+    this.#port = port;
+    this.host = host;
+    this.#mail = new Mailbox(port, ['opened', 'recover-applied', 'running', 'stopped', 'closed', 'get-result'], (m) => this.#onMessage(m));
+    this.#set('opening');
+    const opened = await this.#mail.next('opened');
+    if (this.state !== 'opening') return; // stopped meanwhile
+    this.#set('recovering');
+    for (const b of this.#buffered) this.#send(b.topic, b.records);
+    this.#buffered = [];
+    await this.#recover(opened.checkpoint);
+    if ((this.state as HandleState) !== 'recovering') return;
+    this.#post({ kind: 'recover-done' });
+    await this.#mail.next('running');
+    if ((this.state as HandleState) === 'recovering') this.#set('running');
+  }
+
+  async #recover(checkpoint: number | null): Promise<void> {
+    const started = Date.now();
+    const { reader, tableTopic, hasTable } = this.#d;
+    if (!hasTable) return;
+    const wm = await reader.watermarks(tableTopic, this.partition);
+    let wiped = false;
+    if (checkpoint !== null && checkpoint >= wm.high) {
+      this.#d.log.warn({ partition: this.partition, checkpoint, highWatermark: wm.high, table: tableTopic },
+        'local checkpoint is beyond the changelog (topic recreated?): wiping local state and rebuilding');
+      this.#post({ kind: 'wipe' });
+      checkpoint = null;
+      wiped = true;
+    }
+    const from = checkpoint === null ? wm.low : Math.max(checkpoint + 1, wm.low);
+    const stats: RecoveryStats = { checkpoint, from, to: wm.high, records: 0, ms: 0, wiped };
+    this.recovery = stats;
+    let outstanding = 0;
+    for await (const chunk of reader.read(tableTopic, this.partition, from, wm.high)) {
+      if (this.state !== 'recovering') return;
+      const w = new BatchWriter(64 * 1024);
+      for (const r of chunk) {
+        w.add({ kind: RecordKind.Table, topic: tableTopic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: undefined });
+      }
+      const buffer = w.finish();
+      this.#post({ kind: 'recover-batch', buffer }, [buffer]);
+      stats.records += chunk.length;
+      if (++outstanding >= 2) {
+        await this.#mail!.next('recover-applied');
+        outstanding--;
+      }
+    }
+    while (outstanding-- > 0) await this.#mail!.next('recover-applied');
+    stats.ms = Date.now() - started;
+    this.#d.log.info({ partition: this.partition, ...stats }, 'table partition recovered');
+  }
+
+  /** Input records fetched for this partition. Records already sent are skipped (refetch after a rejoin). */
+  deliver(topic: string, records: InRecord[], highWatermark: number): void {
+    this.#highWatermarks.set(topic, highWatermark);
+    if (!this.#accepting) return;
+    if (!this.#port || this.state === 'opening') {
+      this.#buffered.push({ topic, records });
+      return;
+    }
+    this.#send(topic, records);
+  }
+
+  #send(topic: string, records: InRecord[]): void {
+    const last = this.#lastSent.get(topic) ?? -1;
+    const w = new BatchWriter(32 * 1024);
+    let max = last;
+    for (const r of records) {
+      if (r.offset <= last) continue;
+      w.add({ kind: RecordKind.Input, topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
+      if (r.offset > max) max = r.offset;
+    }
+    if (w.count === 0) return;
+    this.#lastSent.set(topic, max);
+    this.inflight += w.count;
+    const buffer = w.finish();
+    this.#post({ kind: 'records', buffer }, [buffer]);
+    if (!this.#paused && this.inflight >= this.#d.maxInflight) {
+      this.#paused = true;
+      this.#d.pause(this.partition);
+    }
+  }
+
+  #post(m: SupervisorToActor, transfer?: ArrayBuffer[]): void {
+    if (!this.#dead) this.#port!.postMessage(m, transfer);
+  }
+
+  #set(s: HandleState): void {
+    this.state = s;
+    this.#d.changed();
+  }
+
+  #onMessage(m: ActorToSupervisor): void {
+    switch (m.kind) {
+      case 'effects': {
+        this.inflight -= m.records;
+        this.processed += m.records;
+        const entry: PendingBatch = { id: m.batch, done: m.done, acked: false, holds: m.holds };
+        this.#batches.push(entry);
+        if (this.#paused && this.inflight < this.#d.maxInflight / 2) {
+          this.#paused = false;
+          this.#d.resume(this.partition);
+        }
+        this.#produce = this.#produce.then(() => this.#produceEffects(m.buffer, m.tableWrites, entry));
+        return;
+      }
+      case 'release': {
+        const b = this.#batches.find((x) => x.id === m.batch);
+        if (b) b.holds = 0;
+        this.#advance();
+        return;
+      }
+      case 'failed':
+        this.#set('failed');
+        this.#accepting = false;
+        this.#d.fail(deserializeError(m.error));
+        return;
+      default:
+        this.#d.log.error({ kind: m.kind, partition: this.partition }, 'unexpected message from actor');
+    }
+  }
+
+  async #produceEffects(buffer: ArrayBuffer, tableWrites: number, entry: PendingBatch): Promise<void> {
+    if (this.#produceFailed) return; // nothing after a failed batch may be acked
+    const recs = readBatch(buffer);
+    let changelogOffset: number | null = null;
+    if (recs.length > 0) {
+      const out: OutRecord[] = recs.map((r) => ({
+        topic: r.topic,
+        partition: r.partition >= 0 ? r.partition : this.#d.hasher(r.key ?? EMPTY_KEY, this.#d.partitionsOf(r.topic)),
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
+      }));
+      try {
+        const acks = await this.#d.producer.send(out);
+        if (tableWrites > 0) {
+          const ack = acks.find((a) => a.topic === this.#d.tableTopic && a.partition === this.partition);
+          if (ack) changelogOffset = Number(ack.baseOffset) + tableWrites - 1;
+        }
+      } catch (err) {
+        const topics = [...new Set(out.map((o) => o.topic))].join(', ');
+        const offsets = entry.done.map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
+        this.#d.fail(new ProduceError(topics,
+          `group '${this.#d.group}' partition ${this.partition}: producing ${out.length} records to ${topics} failed (inputs up to ${offsets} stay uncommitted): ${(err as Error).message}`,
+          { cause: err }));
+        this.#accepting = false;
+        this.#produceFailed = true;
+        return;
+      }
+    }
+    this.#post({ kind: 'acked', batch: entry.id, changelogOffset });
+    entry.acked = true;
+    this.#advance();
+  }
+
+  #advance(): void {
+    let moved = false;
+    while (this.#batches.length > 0 && this.#batches[0]!.acked && this.#batches[0]!.holds === 0) {
+      for (const d of this.#batches.shift()!.done) this.#committable.set(d.topic, d.offset + 1);
+      moved = true;
+    }
+    if (this.#batches.length === 0) this.#drained?.();
+    if (moved) this.#d.changed();
+  }
+
+  /** Offsets that may be committed and were not yet. */
+  pendingCommits(): { topic: string; partition: number; offset: number }[] {
+    const out: { topic: string; partition: number; offset: number }[] = [];
+    for (const [topic, offset] of this.#committable) {
+      if (this.#committed.get(topic) !== offset) out.push({ topic, partition: this.partition, offset });
+    }
+    return out;
+  }
+
+  markCommitted(list: { topic: string; offset: number }[]): void {
+    for (const c of list) this.#committed.set(c.topic, c.offset);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    const seq = ++this.#seq;
+    this.#post({ kind: 'get', seq, key });
+    const r = await this.#mail!.next('get-result');
+    if (r.error) throw deserializeError(r.error);
+    return r.value;
+  }
+
+  /**
+   * Graceful stop: the actor finishes the record in hand and flushes; every effect is acked;
+   * deferred commits get until the deadline; then the store is closed. Bounded in time.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.#accepting = false;
+    this.#buffered = [];
+    if (this.state !== 'failed') this.#set('stopping');
+    const deadline = Date.now() + this.#d.stopTimeoutMs;
+    const within = <T>(p: Promise<T>, what: string) => withDeadline(p, deadline, () =>
+      this.#d.log.warn({ partition: this.partition }, `stop: ${what} did not finish in time`));
+    if (this.#port && !this.#dead) {
+      this.#post({ kind: 'stop', seq: ++this.#seq });
+      await within(this.#mail!.next('stopped'), 'the record in hand').catch(() => undefined);
+      await within(this.#produce, 'producing effects');
+      if (this.#batches.length > 0) {
+        await within(new Promise<void>((r) => (this.#drained = r)), 'deferred commits');
+      }
+      this.#post({ kind: 'close', seq: ++this.#seq });
+      await within(this.#mail!.next('closed'), 'closing the store').catch(() => undefined);
+    } else {
+      await within(this.#produce, 'producing effects');
+    }
+    this.#port?.close();
+    this.state = 'closed';
+  }
+
+  /** The thread hosting this actor died: no reply will come. */
+  kill(err: Error): void {
+    this.#dead = err;
+    this.#accepting = false;
+    this.#mail?.kill(err);
+  }
+
+  stats(): object {
+    const lag: Record<string, number> = {};
+    for (const [topic, hwm] of this.#highWatermarks) {
+      const next = this.#committed.get(topic) ?? this.#committable.get(topic);
+      lag[topic] = next === undefined ? hwm : Math.max(0, hwm - next);
+    }
+    return {
+      partition: this.partition,
+      state: this.state,
+      worker: this.host,
+      processed: this.processed,
+      inflight: this.inflight,
+      paused: this.#paused,
+      committed: Object.fromEntries(this.#committed),
+      lag,
+      recovery: this.recovery ?? null,
+    };
+  }
+}
+
+async function withDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => void): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      resolve(undefined);
+    }, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

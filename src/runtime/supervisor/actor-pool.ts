@@ -1,0 +1,149 @@
+// Where partition actors live: a fixed set of plain worker threads (several actors per thread,
+// explicit placement), or the main thread itself (workers: 0). piscina was measured for this
+// (see README): its queueing and balancing do not apply to permanent actors, so a small pool
+// with deterministic placement and per-thread crash reporting is used instead.
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { deserializeError, WorkerCrashedError } from '../../errors.js';
+import type { GroupGraph } from '../../graph/define-group.js';
+import { PartitionActor } from '../actor/partition-actor.js';
+import { PROTOCOL_VERSION, type ActorInit, type HostToSupervisor, type HostWorkerData, type SupervisorToHost } from '../protocol.js';
+
+export interface Placement {
+  port: MessagePort;
+  host: number;
+}
+
+export interface ActorPool {
+  readonly size: number;
+  start(): Promise<void>;
+  open(init: ActorInit): Placement;
+  release(host: number, partition: number): void;
+  /** Partitions per host, for stats. */
+  hosts(): number[][];
+  close(): Promise<void>;
+}
+
+/** Runs actors in the calling thread over in-process MessageChannels. */
+export class InlinePool implements ActorPool {
+  readonly size = 0;
+  readonly #graph: GroupGraph;
+  readonly #partitions = new Set<number>();
+  constructor(graph: GroupGraph) {
+    this.#graph = graph;
+  }
+  async start(): Promise<void> {}
+  open(init: ActorInit): Placement {
+    const { port1, port2 } = new MessageChannel();
+    new PartitionActor(port2, this.#graph, init).start();
+    this.#partitions.add(init.partition);
+    return { port: port1, host: 0 };
+  }
+  release(_host: number, partition: number): void {
+    this.#partitions.delete(partition);
+  }
+  hosts(): number[][] {
+    return [[...this.#partitions].sort((a, b) => a - b)];
+  }
+  async close(): Promise<void> {}
+}
+
+interface Host {
+  worker: Worker;
+  partitions: Set<number>;
+  exited: boolean;
+}
+
+function hostEntry(groupModule: string): URL {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(`../../../workers/actor-host.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  if (!fromSource && !/\.[cm]?ts$/.test(new URL(groupModule).pathname)) return entry;
+  // TypeScript group module (or partita itself from source): register tsx inside the worker,
+  // because tsx's loader hooks only reach the main thread on Node 20.
+  let tsxApi: string;
+  try {
+    tsxApi = import.meta.resolve('tsx/esm/api');
+  } catch (err) {
+    throw new Error(`partita: the group module ${groupModule} is TypeScript; install tsx to load it in worker threads`, { cause: err });
+  }
+  const shim = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(entry.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(shim)}`);
+}
+
+export class ThreadPool implements ActorPool {
+  readonly size: number;
+  readonly #group: string;
+  readonly #groupModule: string;
+  readonly #onCrash: (err: WorkerCrashedError) => void;
+  readonly #hosts: Host[] = [];
+  #closing = false;
+
+  constructor(opts: { size: number; group: string; groupModule: string; onCrash: (err: WorkerCrashedError) => void }) {
+    this.size = opts.size;
+    this.#group = opts.group;
+    this.#groupModule = opts.groupModule;
+    this.#onCrash = opts.onCrash;
+  }
+
+  /** Starts every thread and waits until each has loaded the group module. */
+  async start(): Promise<void> {
+    const entry = hostEntry(this.#groupModule);
+    await Promise.all(
+      Array.from({ length: this.size }, (_, i) => {
+        const data: HostWorkerData = { v: PROTOCOL_VERSION, groupModule: this.#groupModule, hostId: i };
+        const worker = new Worker(entry, { workerData: data, name: `partita-${this.#group}-${i}` });
+        const host: Host = { worker, partitions: new Set(), exited: false };
+        this.#hosts.push(host);
+        return new Promise<void>((resolve, reject) => {
+          let ready = false;
+          const crash = (reason: string, cause?: unknown) => {
+            if (host.exited) return;
+            host.exited = true;
+            const err = new WorkerCrashedError(this.#group, i, [...host.partitions].sort((a, b) => a - b), reason, cause === undefined ? undefined : { cause });
+            if (!ready) reject(err);
+            else if (!this.#closing) this.#onCrash(err);
+          };
+          worker.on('message', (m: HostToSupervisor) => {
+            if (m.kind === 'host-ready') {
+              ready = true;
+              resolve();
+            } else if (m.kind === 'host-fatal') {
+              const cause = deserializeError(m.error);
+              crash(cause.message, cause);
+            }
+          });
+          worker.on('error', (err) => crash(`uncaught ${err.name}: ${err.message}`, err));
+          worker.on('exit', (code) => crash(`exited with code ${code}`));
+        });
+      }),
+    );
+  }
+
+  open(init: ActorInit): Placement {
+    let best = -1;
+    for (let i = 0; i < this.#hosts.length; i++) {
+      const h = this.#hosts[i]!;
+      if (h.exited || h.partitions.has(init.partition)) continue;
+      if (best < 0 || h.partitions.size < this.#hosts[best]!.partitions.size) best = i;
+    }
+    if (best < 0) throw new WorkerCrashedError(this.#group, -1, [init.partition], 'no live worker thread to place the actor on');
+    const host = this.#hosts[best]!;
+    const { port1, port2 } = new MessageChannel();
+    const msg: SupervisorToHost = { v: PROTOCOL_VERSION, kind: 'open', actorId: init.partition, port: port2, init };
+    host.worker.postMessage(msg, [port2]);
+    host.partitions.add(init.partition);
+    return { port: port1, host: best };
+  }
+
+  release(host: number, partition: number): void {
+    this.#hosts[host]?.partitions.delete(partition);
+  }
+
+  hosts(): number[][] {
+    return this.#hosts.map((h) => [...h.partitions].sort((a, b) => a - b));
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all(this.#hosts.map((h) => (h.exited ? undefined : h.worker.terminate())));
+  }
+}

@@ -1,0 +1,29 @@
+import type { Hasher } from '../../hashers.js';
+import type { Headers } from '../../kafka/client.js';
+import type { TopicSettings } from '../../kafka/topic-manager.js';
+import type { Logger } from '../../logger.js';
+import type { StorageSpec } from '../../storage/storage.js';
+import type { NilHandling } from '../protocol.js';
+
+/** Processor options after defaults and validation. */
+export interface ResolvedOptions {
+  brokers: string[];
+  clientId: string;
+  /** Run actors in the calling thread. */
+  inline: boolean;
+  groupModule: string | undefined;
+  workers: number | undefined;
+  storage: StorageSpec;
+  hasher: Hasher;
+  nilHandling: NilHandling;
+  tableTopic: string;
+  loopTopic: string;
+  topics: TopicSettings;
+  defaultHeaders: Headers | undefined;
+  logger: Logger;
+  onRebalance: ((assignment: { partitions: number[] }) => void) | undefined;
+  maxInflight: number;
+  flushEvery: number;
+  commitIntervalMs: number;
+  stopTimeoutMs: number;
+}

@@ -1,0 +1,295 @@
+// Owns one running processor instance: topics, the consumer group, the actor pool, one
+// handle per assigned partition, the producer and the commit loop. Lifecycle: idle →
+// starting → running → stopping → stopped | failed.
+import { availableParallelism } from 'node:os';
+import { keyBytes, decodeWith } from '../../codec/codec.js';
+import { NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError } from '../../errors.js';
+import type { GroupGraph } from '../../graph/define-group.js';
+import { createKafka, RecordProducer } from '../../kafka/client.js';
+import { GroupConsumer, type InRecord } from '../../kafka/group-consumer.js';
+import { PartitionReader } from '../../kafka/partition-reader.js';
+import { TopicManager } from '../../kafka/topic-manager.js';
+import type { Logger } from '../../logger.js';
+import { Lifecycle, PROCESSOR_TRANSITIONS, type ProcessorState } from '../lifecycle.js';
+import type { ActorInit } from '../protocol.js';
+import { ActorHandle, type HandleDeps } from './actor-handle.js';
+import { InlinePool, ThreadPool, type ActorPool } from './actor-pool.js';
+import type { ResolvedOptions } from './options.js';
+
+export class Supervisor {
+  readonly life = new Lifecycle<ProcessorState>('processor', 'idle', PROCESSOR_TRANSITIONS);
+  readonly #o: ResolvedOptions;
+  readonly #graph: GroupGraph;
+  readonly #log: Logger;
+  readonly #handles = new Map<number, ActorHandle>();
+  readonly #retiring = new Map<number, Promise<void>>();
+  /** Handles being stopped: their last offsets still need committing. */
+  readonly #leaving = new Set<ActorHandle>();
+  #pool: ActorPool | undefined;
+  #consumer: GroupConsumer | undefined;
+  #producer: RecordProducer | undefined;
+  #reader: PartitionReader | undefined;
+  #topics: TopicManager | undefined;
+  #partitionCounts = new Map<string, number>();
+  #npar = 0;
+  #joined = false;
+  #error: Error | undefined;
+  #readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #commitTimer: NodeJS.Timeout | undefined;
+  #committing: Promise<void> = Promise.resolve();
+  #stopRequested: (() => void) | undefined;
+  readonly #stopSignal: Promise<void>;
+  #startedAt = 0;
+
+  constructor(graph: GroupGraph, options: ResolvedOptions) {
+    this.#graph = graph;
+    this.#o = options;
+    this.#log = options.logger.child({ group: graph.group });
+    this.#stopSignal = new Promise<void>((r) => (this.#stopRequested = r));
+  }
+
+  get group(): string {
+    return this.#graph.group;
+  }
+
+  /** Runs until stop() or the first fatal error. */
+  async run(): Promise<void> {
+    this.life.to('starting');
+    this.#startedAt = Date.now();
+    try {
+      await this.#start();
+    } catch (err) {
+      this.#fail(err as Error);
+    }
+    if (!this.#error && this.life.is('starting')) this.life.to('running');
+    this.#checkReady();
+    await this.#stopSignal;
+    await this.#shutdown();
+    if (this.#error) throw this.#error;
+  }
+
+  async #start(): Promise<void> {
+    const g = this.#graph;
+    const o = this.#o;
+    const kafka = createKafka({ brokers: o.brokers, clientId: o.clientId, logger: this.#log });
+    this.#topics = new TopicManager(kafka, this.#log, o.topics);
+    const inputs = g.inputTopics();
+    const copartitioned = [...inputs];
+    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs`);
+    const tableT = o.tableTopic;
+    const loopT = o.loopTopic;
+    if (g.loop) await this.#topics.ensureStream(loopT, this.#npar);
+    if (g.persist) await this.#topics.ensureTable(tableT, this.#npar);
+    // The loop and the table must be co-partitioned with the inputs whatever the mismatch policy:
+    // recovery reads table partition p for input partition p.
+    const own = [...(g.loop ? [loopT] : []), ...(g.persist ? [tableT] : [])];
+    const ownCounts = await this.#topics.partitionCounts(own);
+    for (const t of own) {
+      if (ownCounts.get(t) !== this.#npar) {
+        throw new NotCopartitionedError({ ...Object.fromEntries(inputs.map((i) => [i, this.#npar])), [t]: ownCounts.get(t) ?? 0 }, `group '${g.group}'`);
+      }
+    }
+    const outputs = g.outputs.map((e) => e.topic);
+    const outCounts = await this.#topics.partitionCounts(outputs);
+    for (const t of outputs) {
+      if (!outCounts.has(t)) throw new TopicError(t, `group '${g.group}': output topic '${t}' not found (create it first)`);
+    }
+    this.#partitionCounts = new Map([...outCounts, [loopT, this.#npar], [tableT, this.#npar]]);
+    if (this.#stopped()) return;
+
+    const workers = o.workers ?? Math.max(1, Math.min(this.#npar, availableParallelism()));
+    this.#pool = o.inline
+      ? new InlinePool(g)
+      : new ThreadPool({ size: workers, group: g.group, groupModule: o.groupModule!, onCrash: (err) => this.#onWorkerCrash(err) });
+    await this.#pool.start();
+    this.#producer = new RecordProducer(kafka);
+    await this.#producer.connect();
+    this.#reader = new PartitionReader(kafka);
+    if (this.#stopped()) return;
+
+    this.#consumer = new GroupConsumer(kafka, { groupId: g.group, topics: [...inputs, ...(g.loop ? [loopT] : [])], logger: this.#log });
+    this.#commitTimer = setInterval(() => void this.#commit(), this.#o.commitIntervalMs);
+    await this.#consumer.start({
+      onAssignment: (parts) => this.#onAssignment(parts),
+      onBatch: (topic, partition, records, hwm) => this.#onBatch(topic, partition, records, hwm),
+      onCrash: (err) => this.#fail(new StateError(`group '${g.group}': the Kafka consumer stopped: ${err.message}`)),
+    });
+  }
+
+  #stopped(): boolean {
+    return !this.life.is('starting', 'running');
+  }
+
+  #deps(): HandleDeps {
+    return {
+      group: this.#graph.group,
+      tableTopic: this.#o.tableTopic,
+      hasTable: this.#graph.persist !== undefined,
+      producer: this.#producer!,
+      reader: this.#reader!,
+      hasher: this.#o.hasher,
+      partitionsOf: (t) => this.#partitionCounts.get(t) ?? 1,
+      log: this.#log,
+      maxInflight: this.#o.maxInflight,
+      stopTimeoutMs: this.#o.stopTimeoutMs,
+      fail: (err) => this.#fail(err),
+      changed: () => this.#checkReady(),
+      pause: (p) => this.#consumer?.pause(p),
+      resume: (p) => this.#consumer?.resume(p),
+    };
+  }
+
+  #onAssignment(partitions: number[]): void {
+    if (this.#stopped()) return;
+    const keep = new Set(partitions);
+    for (const [p, h] of this.#handles) {
+      if (keep.has(p)) continue;
+      this.#handles.delete(p);
+      this.#retire(p, h);
+    }
+    for (const p of partitions) {
+      if (this.#handles.has(p)) continue;
+      const h = new ActorHandle(p, this.#deps());
+      this.#handles.set(p, h);
+      void this.#open(h);
+    }
+    this.#joined = true;
+    this.#log.info({ partitions }, 'assignment');
+    this.#o.onRebalance?.({ partitions: [...partitions] });
+    this.#checkReady();
+  }
+
+  async #open(h: ActorHandle): Promise<void> {
+    try {
+      // A partition revoked and assigned again waits until its old actor closed its store.
+      await this.#retiring.get(h.partition);
+      if (this.#handles.get(h.partition) !== h || this.#stopped()) return;
+      const init: ActorInit = {
+        group: this.#graph.group,
+        partition: h.partition,
+        tableTopic: this.#o.tableTopic,
+        loopTopic: this.#o.loopTopic,
+        nilHandling: this.#o.nilHandling,
+        storage: this.#o.storage,
+        flushEvery: this.#o.flushEvery,
+        defaultHeaders: this.#o.defaultHeaders,
+      };
+      const placed = this.#pool!.open(init);
+      await h.attach(placed.port, placed.host);
+    } catch (err) {
+      if (h.state !== 'closed') this.#fail(err as Error);
+    }
+  }
+
+  #retire(p: number, h: ActorHandle): Promise<void> {
+    this.#leaving.add(h);
+    const done = (async () => {
+      await h.stop();
+      await this.#commit();
+      if (h.host >= 0) this.#pool?.release(h.host, p);
+    })().finally(() => {
+      this.#leaving.delete(h);
+      if (this.#retiring.get(p) === done) this.#retiring.delete(p);
+    });
+    this.#retiring.set(p, done);
+    return done;
+  }
+
+  #onBatch(topic: string, partition: number, records: InRecord[], hwm: number): void {
+    if (this.#stopped()) return;
+    this.#handles.get(partition)?.deliver(topic, records, hwm);
+  }
+
+  #onWorkerCrash(err: Error & { partitions?: number[] }): void {
+    for (const p of err.partitions ?? []) this.#handles.get(p)?.kill(err);
+    this.#fail(err);
+  }
+
+  /** Commits every offset that is safe to commit (serialised; failures retried next tick). */
+  #commit(): Promise<void> {
+    this.#committing = this.#committing.then(async () => {
+      if (!this.#consumer) return;
+      const hs = [...this.#handles.values(), ...this.#leaving];
+      const list = hs.flatMap((h) => h.pendingCommits());
+      if (list.length === 0) return;
+      try {
+        await this.#consumer.commit(list);
+        for (const h of hs) h.markCommitted(list.filter((c) => c.partition === h.partition));
+      } catch (err) {
+        this.#log.warn({ err }, 'offset commit failed; will retry');
+      }
+    });
+    return this.#committing;
+  }
+
+  #fail(err: Error): void {
+    if (!this.#error) {
+      this.#error = err;
+      this.#log.error({ err }, 'processor failed');
+    }
+    for (const w of this.#readyWaiters.splice(0)) w.reject(err);
+    this.stop();
+  }
+
+  /** Requests a graceful stop; run() settles when it is done. */
+  stop(): void {
+    this.#stopRequested?.();
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.life.can('stopping')) this.life.to('stopping');
+    for (const w of this.#readyWaiters.splice(0)) w.reject(this.#error ?? new StoppedError(`processor '${this.group}' stopped before it was ready`));
+    const handles = [...this.#handles];
+    this.#handles.clear();
+    // Stop actors first (finish the record in hand, ack every effect), commit, then leave.
+    await Promise.allSettled(handles.map(([p, h]) => this.#retire(p, h)));
+    await Promise.allSettled([...this.#retiring.values()]);
+    clearInterval(this.#commitTimer);
+    await this.#commit();
+    const quietly = (p: Promise<unknown> | undefined) => p?.catch((err) => this.#log.warn({ err }, 'error while closing'));
+    await quietly(this.#consumer?.stop());
+    await Promise.all([quietly(this.#pool?.close()), quietly(this.#producer?.disconnect()), quietly(this.#reader?.close()), quietly(this.#topics?.close())]);
+    this.life.to(this.#error ? 'failed' : 'stopped');
+  }
+
+  #checkReady(): void {
+    if (this.#readyWaiters.length === 0 || !this.#isReady()) return;
+    for (const w of this.#readyWaiters.splice(0)) w.resolve();
+  }
+
+  #isReady(): boolean {
+    return this.life.is('running') && this.#joined && [...this.#handles.values()].every((h) => h.state === 'running');
+  }
+
+  ready(): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.life.is('stopped', 'failed', 'stopping')) return Promise.reject(new StoppedError(`processor '${this.group}' is ${this.life.state}`));
+    if (this.#isReady()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  async get(key: string): Promise<unknown> {
+    const persist = this.#graph.persist;
+    if (!persist) throw new InvalidArgumentError(`get: group '${this.group}' has no group table`);
+    if (this.#npar === 0) throw new StateError(`get: processor '${this.group}' has not started`);
+    const p = this.#o.hasher(keyBytes(key), this.#npar);
+    const h = this.#handles.get(p);
+    if (!h || !['recovering', 'running'].includes(h.state)) {
+      throw new NotFoundError(`get('${key}'): key is in partition ${p} of '${this.#o.tableTopic}', which this instance does not hold`);
+    }
+    const bytes = await h.get(key);
+    return bytes === null ? undefined : decodeWith(persist.codec, bytes);
+  }
+
+  stats(): object {
+    return {
+      group: this.group,
+      state: this.life.state,
+      partitions: this.#npar,
+      uptimeMs: this.#startedAt ? Date.now() - this.#startedAt : 0,
+      workers: this.#pool?.hosts() ?? [],
+      error: this.#error ? { name: this.#error.name, message: this.#error.message } : null,
+      actors: [...this.#handles.values()].sort((a, b) => a.partition - b.partition).map((h) => h.stats()),
+    };
+  }
+}

@@ -1,0 +1,55 @@
+// Exact counts on the real broker, then a restart with local state, then a restart with the
+// local state deleted (rebuilt from the changelog). Once with worker threads, once in-thread.
+import test from 'ava';
+import { rmSync } from 'node:fs';
+import { createTopics, tempDir, unique } from './helpers.js';
+import { actors, emitCounts, merge, start, tableOf, waitProcessed } from './processor-helpers.js';
+
+for (const workers of [2, 0]) {
+  test(`workers: ${workers} — exact counts; restart from the checkpoint; rebuild lost state from the changelog`, async (t) => {
+    const total = workers === 2 ? 50_000 : 20_000;
+    const group = unique(`count${workers}`);
+    const topic = unique('clicks');
+    await createTopics([{ topic, partitions: 6 }]);
+    const storagePath = tempDir(t);
+    const groupUrl = new URL(`./fixtures/counter.js?group=${group}&input=${topic}`, import.meta.url);
+    const opts = { group: groupUrl, workers, storagePath };
+
+    // 1. exact count over 1,000 keys on 6 partitions
+    let expected = await emitCounts(topic, total, 1000);
+    let run = await start(opts);
+    await waitProcessed(run.p, total);
+    t.deepEqual(await tableOf(run.p, expected.keys()), expected);
+    t.deepEqual(actors(run.p).map((a) => a.state), Array(6).fill('running'));
+    await run.p.stop();
+    await run.done;
+
+    // 2. restart with local state: recovery reads only changelog records after the checkpoint
+    const more = await emitCounts(topic, 1000, 1000);
+    expected = merge(expected, more);
+    run = await start(opts);
+    for (const a of actors(run.p)) {
+      t.truthy(a.recovery, `partition ${a.partition} has recovery stats`);
+      t.is(a.recovery!.records, 0, `partition ${a.partition} re-read no changelog record`);
+      t.is(a.recovery!.checkpoint, a.recovery!.to - 1, `partition ${a.partition} checkpoint is the changelog end`);
+    }
+    await waitProcessed(run.p, 1000);
+    t.deepEqual(await tableOf(run.p, expected.keys()), expected);
+    await run.p.stop();
+    await run.done;
+
+    // 3. lost local state: the table is rebuilt from the changelog
+    rmSync(storagePath, { recursive: true, force: true });
+    run = await start(opts);
+    let rebuilt = 0;
+    for (const a of actors(run.p)) {
+      t.is(a.recovery!.checkpoint, null);
+      t.is(a.recovery!.from, 0);
+      rebuilt += a.recovery!.records;
+    }
+    t.true(rebuilt >= 1000, `rebuilt from ${rebuilt} changelog records`);
+    t.deepEqual(await tableOf(run.p, expected.keys()), expected);
+    await run.p.stop();
+    await run.done;
+  });
+}

@@ -1,0 +1,56 @@
+import { Emitter, Processor, codecs, type ProcessorOptions } from '../src/index.js';
+import { brokers, waitFor } from './helpers.js';
+
+export interface ActorStats {
+  partition: number;
+  state: string;
+  processed: number;
+  recovery: { checkpoint: number | null; from: number; to: number; records: number; wiped: boolean } | null;
+}
+
+export function actors(p: Processor): ActorStats[] {
+  return (p.stats() as { actors?: ActorStats[] }).actors ?? [];
+}
+
+export const processed = (p: Processor): number => actors(p).reduce((s, a) => s + a.processed, 0);
+
+/** Starts a processor and waits until it is ready; `done` is run()'s promise. */
+export async function start(opts: Omit<ProcessorOptions, 'brokers'>): Promise<{ p: Processor; done: Promise<void> }> {
+  const p = new Processor({ brokers: brokers(), ...opts });
+  const done = p.run();
+  done.catch(() => undefined); // inspected by the tests that expect a failure
+  await Promise.race([p.ready(), done]);
+  return { p, done };
+}
+
+export async function waitProcessed(p: Processor, n: number, timeoutMs = 120_000): Promise<void> {
+  await waitFor(`${n} records processed (have ${processed(p)})`, () => processed(p) >= n, timeoutMs);
+}
+
+/** Emits `count` string messages round-robin over `keys` keys; returns the expected count per key. */
+export async function emitCounts(topic: string, count: number, keys: number, value = 'click'): Promise<Map<string, number>> {
+  const emitter = new Emitter({ brokers: brokers(), topic, codec: codecs.string });
+  const expected = new Map<string, number>();
+  const all: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = `user-${i % keys}`;
+    expected.set(key, (expected.get(key) ?? 0) + 1);
+    all.push(emitter.emit(key, value));
+  }
+  await Promise.all(all);
+  await emitter.close();
+  return expected;
+}
+
+export function merge(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
+  const out = new Map(a);
+  for (const [k, v] of b) out.set(k, (out.get(k) ?? 0) + v);
+  return out;
+}
+
+/** Every key's table value, read through the processor. */
+export async function tableOf(p: Processor, keys: Iterable<string>): Promise<Map<string, unknown>> {
+  const out = new Map<string, unknown>();
+  for (const k of keys) out.set(k, await p.get(k));
+  return out;
+}
