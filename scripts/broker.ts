@@ -453,7 +453,10 @@ const pdeathsigPrefix: string[] =
 
 function runJava(args: string[], spawnOpts: { stdio: ['ignore', 'pipe', 'pipe'] }): ChildProcess {
   const [cmd, ...rest] = [...pdeathsigPrefix, javaBin(), ...args];
-  return spawn(cmd!, rest, spawnOpts);
+  // Own process group: a terminal Ctrl-C reaches the app (which stops the broker when it is
+  // done flushing) instead of killing the broker under it. pdeathsig and the exit hooks still
+  // end the JVM when this process dies.
+  return spawn(cmd!, rest, { ...spawnOpts, detached: true });
 }
 
 function waitExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -40,6 +40,8 @@ export interface ProcessorOptions {
   commitIntervalMs?: number;
   /** Upper bound for a graceful stop of one partition (default 30 s). */
   stopTimeoutMs?: number;
+  /** Consumer group session timeout: how long a dead instance holds its partitions (default 30 s). */
+  sessionTimeoutMs?: number;
 }
 
 export interface RunOptions {
@@ -126,6 +128,7 @@ export class Processor {
       flushEvery: o.flushEvery ?? 500,
       commitIntervalMs: o.commitIntervalMs ?? 500,
       stopTimeoutMs: o.stopTimeoutMs ?? 30_000,
+      sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
     };
   }
 

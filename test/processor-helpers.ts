@@ -1,3 +1,4 @@
+import type { ExecutionContext } from 'ava';
 import { Emitter, Processor, codecs, type ProcessorOptions } from '../src/index.js';
 import { brokers, waitFor } from './helpers.js';
 
@@ -14,11 +15,12 @@ export function actors(p: Processor): ActorStats[] {
 
 export const processed = (p: Processor): number => actors(p).reduce((s, a) => s + a.processed, 0);
 
-/** Starts a processor and waits until it is ready; `done` is run()'s promise. */
-export async function start(opts: Omit<ProcessorOptions, 'brokers'>): Promise<{ p: Processor; done: Promise<void> }> {
+/** Starts a processor and waits until it is ready; `done` is run()'s promise. Stopped at test end. */
+export async function start(opts: Omit<ProcessorOptions, 'brokers'>, t?: ExecutionContext): Promise<{ p: Processor; done: Promise<void> }> {
   const p = new Processor({ brokers: brokers(), ...opts });
   const done = p.run();
   done.catch(() => undefined); // inspected by the tests that expect a failure
+  t?.teardown(() => p.stop());
   await Promise.race([p.ready(), done]);
   return { p, done };
 }
@@ -53,4 +55,16 @@ export async function tableOf(p: Processor, keys: Iterable<string>): Promise<Map
   const out = new Map<string, unknown>();
   for (const k of keys) out.set(k, await p.get(k));
   return out;
+}
+
+/** A key's value from whichever of several instances holds its partition. */
+export async function getAnywhere(ps: Processor[], key: string): Promise<unknown> {
+  for (const p of ps) {
+    try {
+      return await p.get(key);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'PARTITA_NOT_FOUND') throw err;
+    }
+  }
+  return undefined;
 }

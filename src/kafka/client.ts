@@ -36,7 +36,11 @@ export interface ProduceAck {
   baseOffset: bigint;
 }
 
-/** Creates the kafkajs client with its logs routed into pino (kafkajs INFO is chatty: debug). */
+/**
+ * Creates the kafkajs client with its logs routed into pino one level down: kafkajs logs
+ * retriable conditions (coordinator loading, leader moves) as ERROR and lifecycle as INFO;
+ * failures that matter reach partita as exceptions and are reported there.
+ */
 export function createKafka(opts: ClientOptions): KafkajsKafka {
   const log = opts.logger.child({ component: 'kafkajs' });
   return new Kafka({
@@ -46,8 +50,8 @@ export function createKafka(opts: ClientOptions): KafkajsKafka {
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
     logCreator: () => ({ level, log: entry }) => {
       const { message, ...rest } = entry;
-      if (level === logLevel.ERROR) log.error(rest, message);
-      else if (level === logLevel.WARN) log.warn(rest, message);
+      if (level === logLevel.ERROR) log.warn(rest, message);
+      else if (level === logLevel.WARN) log.info(rest, message);
       else log.debug(rest, message);
     },
   });

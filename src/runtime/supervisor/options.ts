@@ -26,4 +26,5 @@ export interface ResolvedOptions {
   flushEvery: number;
   commitIntervalMs: number;
   stopTimeoutMs: number;
+  sessionTimeoutMs: number;
 }

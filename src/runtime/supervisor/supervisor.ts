@@ -107,7 +107,7 @@ export class Supervisor {
     this.#reader = new PartitionReader(kafka);
     if (this.#stopped()) return;
 
-    this.#consumer = new GroupConsumer(kafka, { groupId: g.group, topics: [...inputs, ...(g.loop ? [loopT] : [])], logger: this.#log });
+    this.#consumer = new GroupConsumer(kafka, { groupId: g.group, topics: [...inputs, ...(g.loop ? [loopT] : [])], logger: this.#log, sessionTimeoutMs: o.sessionTimeoutMs });
     this.#commitTimer = setInterval(() => void this.#commit(), this.#o.commitIntervalMs);
     await this.#consumer.start({
       onAssignment: (parts) => this.#onAssignment(parts),
