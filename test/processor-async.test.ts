@@ -4,19 +4,9 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Emitter, codecs, defineGroup, input, persist } from '../src/index.js';
-import { brokers, createTopics, kafka, tempDir, unique, waitFor } from './helpers.js';
+import { brokers, createTopics, tempDir, unique, waitFor } from './helpers.js';
 import { emitCounts, start, waitProcessed } from './processor-helpers.js';
-
-async function committed(group: string, topic: string): Promise<number> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return res[0]!.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+import { committed } from './processor-helpers.js';
 
 test('async callbacks run one after the other per partition, in offset order', async (t) => {
   const topic = unique('async-in');

@@ -3,17 +3,7 @@ import test from 'ava';
 import { Emitter, InvalidArgumentError, InvalidGraphError, NotCopartitionedError, ProcessingError, Processor, TopicError, WorkerCrashedError, codecs, defineGroup, input, persist } from '../src/index.js';
 import { brokers, createTopics, kafka, tempDir, unique, waitFor } from './helpers.js';
 import { emitCounts, start, tableOf, waitProcessed } from './processor-helpers.js';
-
-async function committed(group: string, topic: string): Promise<number> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return res[0]!.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+import { committed } from './processor-helpers.js';
 
 for (const workers of [2, 0]) {
   test(`workers: ${workers} — a throwing callback rejects run() with a named error; after a restart the message is delivered again`, async (t) => {

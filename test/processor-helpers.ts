@@ -1,6 +1,6 @@
 import type { ExecutionContext } from 'ava';
 import { Emitter, Processor, codecs, type ProcessorOptions } from '../src/index.js';
-import { brokers, waitFor } from './helpers.js';
+import { brokers, kafka, waitFor } from './helpers.js';
 
 export interface ActorStats {
   partition: number;
@@ -67,4 +67,16 @@ export async function getAnywhere(ps: Processor[], key: string): Promise<unknown
     }
   }
   return undefined;
+}
+
+/** Sum of the committed offsets of a group on a topic (0 where nothing is committed). */
+export async function committed(group: string, topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return res[0]!.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -1,0 +1,61 @@
+// Pure logic: the co-partitioning plan, lifecycle transitions, the in-memory store.
+import test, { type ExecutionContext } from 'ava';
+import { LmdbStore } from '../src/storage/lmdb.js';
+import type { PartitionStore } from '../src/storage/storage.js';
+import { tempDir } from './helpers.js';
+import { copartitionPlan } from '../src/kafka/group-consumer.js';
+import { Lifecycle, ACTOR_TRANSITIONS } from '../src/runtime/lifecycle.js';
+import { MemoryStore } from '../src/storage/memory.js';
+import { StateError } from '../src/errors.js';
+
+test('co-partitioning plan: contiguous ranges in member order, every partition exactly once', (t) => {
+  t.deepEqual([...copartitionPlan(['c', 'a', 'b'], 10)], [['a', [0, 1, 2]], ['b', [3, 4, 5, 6]], ['c', [7, 8, 9]]]);
+  t.deepEqual([...copartitionPlan(['m1', 'm2'], 20)].map(([, p]) => [p[0], p[p.length - 1]]), [[0, 9], [10, 19]]);
+  t.deepEqual([...copartitionPlan(['x', 'y', 'z'], 2)].map(([, p]) => p.length), [1, 0, 1]);
+  for (let members = 1; members <= 7; members++) {
+    for (const parts of [1, 3, 6, 12, 50]) {
+      const plan = copartitionPlan(Array.from({ length: members }, (_, i) => `m${i}`), parts);
+      const all = [...plan.values()].flat();
+      t.deepEqual(all, Array.from({ length: parts }, (_, i) => i), `${members} members, ${parts} partitions`);
+    }
+  }
+});
+
+test('lifecycle: allowed transitions only; waitFor resolves on the state', async (t) => {
+  const life = new Lifecycle('actor', 'opening', ACTOR_TRANSITIONS);
+  const running = life.waitFor('running');
+  life.to('recovering');
+  life.to('running');
+  t.is(await running, 'running');
+  t.throws(() => life.to('recovering'), { instanceOf: StateError, message: /cannot go from 'running' to 'recovering'/ });
+  t.is(await life.waitFor('running'), 'running');
+});
+
+const stores: [string, (t: ExecutionContext) => PartitionStore][] = [
+  ['memory', () => new MemoryStore()],
+  ['lmdb', (t) => new LmdbStore(tempDir(t))],
+];
+for (const [name, make] of stores) test(`${name} store: atomic apply with checkpoint, deletes, ordered ranges`, async (t) => {
+  const s = make(t);
+  t.is(s.checkpoint(), null);
+  const b = (x: string) => new TextEncoder().encode(x);
+  await s.apply([['b', b('2')], ['a', b('1')], ['c', b('3')], ['b', null]], 41);
+  t.is(s.checkpoint(), 41);
+  t.is(s.get('b'), undefined);
+  t.deepEqual([...s.entries({ start: 'a', end: 'c' })].map(([k]) => k), ['a']);
+  t.is(s.count(), 2);
+  await s.clear();
+  t.is(s.checkpoint(), null);
+  await s.close();
+});
+
+test('lmdb store: data and checkpoint survive a reopen', async (t) => {
+  const dir = tempDir(t);
+  const a = new LmdbStore(dir);
+  await a.apply([['k', new Uint8Array([1, 2])]], 7);
+  await a.close();
+  const b = new LmdbStore(dir);
+  t.is(b.checkpoint(), 7);
+  t.deepEqual([...b.get('k')!], [1, 2]);
+  await b.close();
+});
