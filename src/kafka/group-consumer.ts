@@ -81,6 +81,7 @@ export class GroupConsumer {
   readonly #topics: string[];
   readonly #log: Logger;
   #running = false;
+  #stopping = false;
 
   constructor(kafka: KafkajsKafka, opts: GroupConsumerOptions) {
     this.#topics = opts.topics;
@@ -93,7 +94,9 @@ export class GroupConsumer {
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 100,
-      retry: { retries: 5 },
+      // kafkajs restarts a crashed consumer from a timer; one armed while we stop would
+      // reconnect after disconnect() and leak its connections.
+      retry: { retries: 5, restartOnFailure: async () => !this.#stopping },
     });
   }
 
@@ -141,6 +144,7 @@ export class GroupConsumer {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping = true;
     await this.#consumer.disconnect();
   }
 }

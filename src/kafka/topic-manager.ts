@@ -117,9 +117,14 @@ export class TopicManager {
       });
       this.#log.info({ topic, partitions: want.partitions, kind: want.kind }, 'created topic');
     } catch (err) {
-      // Another instance may have created it in the meantime: accept it if it is there now.
-      if ((await this.partitions(topic)) === undefined) {
-        throw new TopicError(topic, `cannot create ${want.kind} topic '${topic}': ${(err as Error).message}`, { cause: err });
+      // Another instance may have created it, or the create went through but its metadata was
+      // slow to appear (kafkajs gives up after 5 s on a busy broker): accept the topic once listed.
+      const deadline = Date.now() + 15_000;
+      while ((await this.partitions(topic)) === undefined) {
+        if (Date.now() > deadline) {
+          throw new TopicError(topic, `cannot create ${want.kind} topic '${topic}': ${(err as Error).message}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 200));
       }
     }
   }

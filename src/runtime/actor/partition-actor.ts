@@ -160,6 +160,7 @@ export class PartitionActor implements ContextHost {
 
   async #drain(): Promise<void> {
     const flushEvery = this.#init.flushEvery;
+    let slice = performance.now();
     while (this.#life.is('running') && this.#qpos < this.#queue.length) {
       const rec = this.#queue[this.#qpos++]!;
       this.#current = rec;
@@ -174,9 +175,12 @@ export class PartitionActor implements ContextHost {
       }
       this.#current = undefined;
       this.#batch.done.set(rec.topic, rec.offset);
-      if (++this.#batch.records >= flushEvery) {
+      // Hand effects over every `flushEvery` records, and yield at least every 20 ms so other
+      // actors of this thread (and, with workers: 0, the consumer) are not starved by slow callbacks.
+      if (++this.#batch.records >= flushEvery || performance.now() - slice > 20) {
         this.#flush();
-        await new Promise<void>((r) => setImmediate(r)); // let other actors on this thread run
+        await new Promise<void>((r) => setImmediate(r));
+        slice = performance.now();
       }
     }
     if (this.#life.is('running')) this.#flush();

@@ -73,6 +73,7 @@ export class ActorHandle {
   #dead: Error | undefined;
   #seq = 0;
   #drained: (() => void) | undefined;
+  readonly #samples: [number, number][] = [];
 
   constructor(partition: number, deps: HandleDeps) {
     this.partition = partition;
@@ -178,6 +179,7 @@ export class ActorHandle {
       case 'effects': {
         this.inflight -= m.records;
         this.processed += m.records;
+        this.#sampleRate();
         const entry: PendingBatch = { id: m.batch, done: m.done, acked: false, holds: m.holds };
         this.#batches.push(entry);
         if (this.#paused && this.inflight < this.#d.maxInflight / 2) {
@@ -248,6 +250,22 @@ export class ActorHandle {
     if (moved) this.#d.changed();
   }
 
+  /** Keeps about ten seconds of (time, processed) samples, one per second, for the rate. */
+  #sampleRate(): void {
+    const now = Date.now();
+    const last = this.#samples[this.#samples.length - 1];
+    if (last && now - last[0] < 1000) return;
+    this.#samples.push([now, this.processed]);
+    if (this.#samples.length > 11) this.#samples.shift();
+  }
+
+  #rate(): number {
+    const first = this.#samples[0];
+    if (!first) return 0;
+    const ms = Date.now() - first[0];
+    return ms < 500 ? 0 : Math.round(((this.processed - first[1]) * 1000) / ms);
+  }
+
   /** Offsets that may be committed and were not yet. */
   pendingCommits(): { topic: string; partition: number; offset: number }[] {
     const out: { topic: string; partition: number; offset: number }[] = [];
@@ -315,6 +333,8 @@ export class ActorHandle {
       state: this.state,
       worker: this.host,
       processed: this.processed,
+      /** Records per second over about the last ten seconds. */
+      rate: this.#rate(),
       inflight: this.inflight,
       paused: this.#paused,
       committed: Object.fromEntries(this.#committed),
