@@ -62,6 +62,7 @@ function toHeaders(h: KafkajsMessage['headers']): Headers | undefined {
 export class PartitionReader {
   readonly #cluster: KafkajsCluster;
   #connected: Promise<void> | undefined;
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(kafka: KafkajsKafka) {
     this.#cluster = clusterOf(kafka);
@@ -99,13 +100,15 @@ export class PartitionReader {
         await this.#cluster.refreshMetadata();
         throw new TopicError(topic, `no leader for ${topic}[${partition}]`);
       }
-      const broker = await this.#cluster.findBroker({ nodeId });
-      const res = await broker.fetch({
-        maxWaitTime: 200,
-        minBytes: 1,
-        maxBytes,
-        isolationLevel: 1,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: String(next), maxBytes }] }],
+      const res = await this.#serially(async () => {
+        const broker = await this.#cluster.findBroker({ nodeId });
+        return broker.fetch({
+          maxWaitTime: 200,
+          minBytes: 1,
+          maxBytes,
+          isolationLevel: 1,
+          topics: [{ topic, partitions: [{ partition, fetchOffset: String(next), maxBytes }] }],
+        });
       });
       const part = res.responses[0]?.partitions[0];
       if (!part) continue;
@@ -123,6 +126,16 @@ export class PartitionReader {
       else if (part.messages.length === 0 && Number(part.highWatermark) <= next) break;
       if (out.length > 0) yield out;
     }
+  }
+
+  /**
+   * One fetch at a time: kafkajs opens a broker's fetch connection lazily and without a lock, so
+   * concurrent first fetches each open a socket and all but one are never closed.
+   */
+  #serially<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(op);
+    this.#queue = run.then(() => undefined, () => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
