@@ -28,15 +28,28 @@ export async function createTopics(topics: { topic: string; partitions: number; 
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries: t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-      })),
-    });
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
+      });
+    } catch {
+      // kafkajs gives up waiting for leaders after 5 s on a busy 2-core box although the
+      // topics were created: wait for their metadata ourselves, with a deadline.
+    }
+    await waitFor(`topics ${topics.map((t) => t.topic).join(', ')} to have leaders`, async () => {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+        return topics.every((t) => meta.topics.find((m) => m.name === t.topic)?.partitions.filter((p) => p.leader >= 0).length === t.partitions);
+      } catch {
+        return false;
+      }
+    }, 30_000, 100);
   } finally {
     await admin.disconnect();
   }
