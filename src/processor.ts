@@ -59,6 +59,7 @@ export class Processor {
   #setCreated!: (s: Supervisor) => void;
   #running: Promise<void> | undefined;
   #graph: Promise<GroupGraph> | undefined;
+  #stopRequested = false;
 
   constructor(opts: ProcessorOptions) {
     if (!opts || !Array.isArray(opts.brokers) || opts.brokers.length === 0) {
@@ -140,6 +141,7 @@ export class Processor {
       const sup = new Supervisor(graph, this.#resolve(graph));
       this.#supervisor = sup;
       this.#setCreated(sup);
+      if (this.#stopRequested) sup.stop(); // stop() came while the module was loading
       const signal = options.signal;
       const onAbort = () => sup.stop();
       if (signal?.aborted) sup.stop();
@@ -176,6 +178,7 @@ export class Processor {
   /** Graceful stop: in-flight work finishes, effects are acked, offsets committed. */
   async stop(): Promise<void> {
     if (!this.#running) return;
+    this.#stopRequested = true;
     this.#supervisor?.stop();
     await this.#running.catch(() => undefined);
   }

@@ -93,6 +93,7 @@ export class PartitionReader {
   async *read(topic: string, partition: number, from: number, to: number, maxBytes = 4 * 1024 * 1024): AsyncGenerator<FetchedRecord[]> {
     await this.#connect(topic);
     let next = from;
+    let idle = 0;
     while (next < to) {
       const leaders = this.#cluster.findLeaderForPartitions(topic, [partition]);
       const nodeId = Object.keys(leaders)[0];
@@ -111,7 +112,7 @@ export class PartitionReader {
         });
       });
       const part = res.responses[0]?.partitions[0];
-      if (!part) continue;
+      if (!part) throw new TopicError(topic, `fetching ${topic}[${partition}]@${next}: the broker returned no data for the partition`);
       if (part.errorCode !== 0) throw new TopicError(topic, `fetching ${topic}[${partition}]@${next} failed with Kafka error ${part.errorCode}`);
       const out: FetchedRecord[] = [];
       let last = next - 1;
@@ -122,8 +123,14 @@ export class PartitionReader {
         out.push({ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value, headers: toHeaders(m.headers) });
       }
       // A batch of only control records or compacted-away offsets still moves us forward.
-      if (last >= next) next = last + 1;
-      else if (part.messages.length === 0 && Number(part.highWatermark) <= next) break;
+      if (last >= next) {
+        next = last + 1;
+        idle = 0;
+      } else if (Number(part.highWatermark) <= next) {
+        break;
+      } else if (++idle > 50) {
+        throw new TopicError(topic, `fetching ${topic}[${partition}] makes no progress at offset ${next} (high-water mark ${part.highWatermark})`);
+      }
       if (out.length > 0) yield out;
     }
   }

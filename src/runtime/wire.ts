@@ -90,6 +90,16 @@ export class BatchWriter {
     this.#count++;
   }
 
+  /** Where the writer stands, to undo the records added after it. */
+  mark(): { pos: number; count: number } {
+    return { pos: this.#pos, count: this.#count };
+  }
+
+  rollback(m: { pos: number; count: number }): void {
+    this.#pos = m.pos;
+    this.#count = m.count;
+  }
+
   /** Header (magic, topic table, count) followed by the records, in one exact-size buffer. */
   finish(): ArrayBuffer {
     const names = [...this.#topics.keys()].map((n) => utf8e.encode(n));

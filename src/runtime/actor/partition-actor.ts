@@ -6,7 +6,7 @@ import type { Callback, GroupGraph } from '../../graph/define-group.js';
 import type { EmitOptions, WriteOptions } from '../../graph/context.js';
 import { mergeHeaders } from '../../headers.js';
 import type { Headers } from '../../kafka/client.js';
-import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError } from '../../errors.js';
+import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, StorageError } from '../../errors.js';
 import { openStore } from '../../storage/open.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
@@ -36,6 +36,8 @@ interface SentBatch {
 }
 
 const utf8 = new TextDecoder();
+/** lmdb-js refuses longer keys; checked before the write reaches the changelog. */
+const MAX_TABLE_KEY_BYTES = 1978;
 const keyString = (k: Uint8Array | null): string => (k === null ? '' : utf8.decode(k));
 
 export class PartitionActor implements ContextHost {
@@ -61,6 +63,7 @@ export class PartitionActor implements ContextHost {
   #nextBatch = 0;
   #applying: Promise<void> = Promise.resolve();
   #current: WireRecord | undefined;
+  #closing = false;
 
   constructor(port: MessagePort, graph: GroupGraph, init: ActorInit) {
     this.#port = port;
@@ -146,7 +149,11 @@ export class PartitionActor implements ContextHost {
 
   /** Store operations run one after the other, in message order. */
   #chain(op: () => Promise<void>): void {
-    this.#applying = this.#applying.then(op).catch((err) => this.#failWith(err));
+    this.#applying = this.#applying.then(op).catch((err) => {
+      const e = err instanceof StorageError ? err : new StorageError(
+        `group '${this.group}' table '${this.#init.tableTopic}' partition ${this.partition}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      this.#failWith(e);
+    });
   }
 
   #newBatch(): OpenBatch {
@@ -164,11 +171,17 @@ export class PartitionActor implements ContextHost {
     while (this.#life.is('running') && this.#qpos < this.#queue.length) {
       const rec = this.#queue[this.#qpos++]!;
       this.#current = rec;
+      const mark = this.#batch.writer.mark();
+      const tableMark = this.#batch.tableWrites.length;
       try {
         const pending = this.#process(rec);
         if (pending) await pending;
       } catch (err) {
         this.#current = undefined;
+        // The failed record's own emits and writes are dropped; the records before it are
+        // complete, so their effects go out (and their offsets may be committed).
+        this.#batch.writer.rollback(mark);
+        this.#batch.tableWrites.length = tableMark;
         this.#flush();
         this.#failRecord(rec, err);
         return;
@@ -231,6 +244,7 @@ export class PartitionActor implements ContextHost {
   }
 
   #onAcked(batch: number, changelogOffset: number | null): void {
+    if (this.#closing) return; // the stop deadline passed; the store is closing
     const sent = this.#sent.get(batch);
     if (!sent) return;
     const writes = sent.tableWrites;
@@ -269,6 +283,7 @@ export class PartitionActor implements ContextHost {
   }
 
   async #close(seq: number): Promise<void> {
+    this.#closing = true;
     await this.#applying;
     try {
       await this.#store?.close();
@@ -305,11 +320,15 @@ export class PartitionActor implements ContextHost {
 
   tableSet(key: string, value: unknown | null, ts: number, options?: WriteOptions): void {
     const codec = this.#requirePersist(value === null ? 'ctx.delete()' : 'ctx.setValue()');
+    const kb = keyBytes(key);
+    if (kb.byteLength > MAX_TABLE_KEY_BYTES) {
+      throw new InvalidArgumentError(`table key of ${kb.byteLength} bytes is longer than LMDB allows (${MAX_TABLE_KEY_BYTES})`);
+    }
     const bytes = value === null ? null : encodeWith(codec, value);
     const b = this.#batch;
     this.#overlay.set(key, { value: bytes, batch: b.id });
     b.tableWrites.push([key, bytes]);
-    b.writer.add({ kind: RecordKind.Table, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: ts, key: keyBytes(key), value: bytes, headers: mergeHeaders(options?.headers) });
+    b.writer.add({ kind: RecordKind.Table, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: ts, key: kb, value: bytes, headers: mergeHeaders(options?.headers) });
   }
 
   emit(topic: string, key: string, value: unknown, ts: number, options?: EmitOptions): void {

@@ -25,8 +25,8 @@ export interface HandleDeps {
   stopTimeoutMs: number;
   fail(err: Error): void;
   changed(): void;
-  pause(partition: number): void;
-  resume(partition: number): void;
+  pause(handle: ActorHandle): void;
+  resume(handle: ActorHandle): void;
 }
 
 export type HandleState = 'waiting' | 'opening' | 'recovering' | 'running' | 'stopping' | 'closed' | 'failed';
@@ -161,7 +161,7 @@ export class ActorHandle {
     this.#post({ kind: 'records', buffer }, [buffer]);
     if (!this.#paused && this.inflight >= this.#d.maxInflight) {
       this.#paused = true;
-      this.#d.pause(this.partition);
+      this.#d.pause(this);
     }
   }
 
@@ -184,7 +184,7 @@ export class ActorHandle {
         this.#batches.push(entry);
         if (this.#paused && this.inflight < this.#d.maxInflight / 2) {
           this.#paused = false;
-          this.#d.resume(this.partition);
+          this.#d.resume(this);
         }
         this.#produce = this.#produce.then(() => this.#produceEffects(m.buffer, m.tableWrites, entry));
         return;
@@ -207,10 +207,10 @@ export class ActorHandle {
 
   async #produceEffects(buffer: ArrayBuffer, tableWrites: number, entry: PendingBatch): Promise<void> {
     if (this.#produceFailed) return; // nothing after a failed batch may be acked
-    const recs = readBatch(buffer);
+    let out: OutRecord[] = [];
     let changelogOffset: number | null = null;
-    if (recs.length > 0) {
-      const out: OutRecord[] = recs.map((r) => ({
+    try {
+      out = readBatch(buffer).map((r) => ({
         topic: r.topic,
         partition: r.partition >= 0 ? r.partition : this.#d.hasher(r.key ?? EMPTY_KEY, this.#d.partitionsOf(r.topic)),
         key: r.key,
@@ -218,22 +218,26 @@ export class ActorHandle {
         headers: r.headers,
         timestamp: r.timestamp,
       }));
-      try {
-        const acks = await this.#d.producer.send(out);
-        if (tableWrites > 0) {
+      // Requests stay under the broker's default message.max.bytes (1 MiB); chunks go out one
+      // after the other, so order per partition holds and the last chunk with table records
+      // gives the changelog offset the batch ends at.
+      for (const chunk of chunks(out, this.#d.tableTopic, this.partition)) {
+        const acks = await this.#d.producer.send(chunk.records);
+        if (chunk.tableRecords > 0) {
           const ack = acks.find((a) => a.topic === this.#d.tableTopic && a.partition === this.partition);
-          if (ack) changelogOffset = Number(ack.baseOffset) + tableWrites - 1;
+          if (ack) changelogOffset = Number(ack.baseOffset) + chunk.tableRecords - 1;
         }
-      } catch (err) {
-        const topics = [...new Set(out.map((o) => o.topic))].join(', ');
-        const offsets = entry.done.map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
-        this.#d.fail(new ProduceError(topics,
-          `group '${this.#d.group}' partition ${this.partition}: producing ${out.length} records to ${topics} failed (inputs up to ${offsets} stay uncommitted): ${(err as Error).message}`,
-          { cause: err }));
-        this.#accepting = false;
-        this.#produceFailed = true;
-        return;
       }
+      if (tableWrites > 0 && changelogOffset === null) throw new Error('the broker acked no changelog offset');
+    } catch (err) {
+      const topics = [...new Set(out.map((o) => o.topic))].join(', ') || this.#d.tableTopic;
+      const first = entry.done.map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
+      this.#d.fail(new ProduceError(topics,
+        `group '${this.#d.group}' partition ${this.partition}: producing ${out.length} records to ${topics} failed; inputs up to ${first} stay uncommitted: ${(err as Error).message}`,
+        { cause: err }));
+      this.#accepting = false;
+      this.#produceFailed = true;
+      return;
     }
     this.#post({ kind: 'acked', batch: entry.id, changelogOffset });
     entry.acked = true;
@@ -301,9 +305,11 @@ export class ActorHandle {
       this.#d.log.warn({ partition: this.partition }, `stop: ${what} did not finish in time`));
     if (this.#port && !this.#dead) {
       this.#post({ kind: 'stop', seq: ++this.#seq });
-      await within(this.#mail!.next('stopped'), 'the record in hand').catch(() => undefined);
+      const stopped = await within(this.#mail!.next('stopped'), 'the record in hand').catch(() => undefined);
+      if (stopped) this.inflight -= stopped.dropped;
       await within(this.#produce, 'producing effects');
-      if (this.#batches.length > 0) {
+      // After a failure nothing more will be acked or released: do not wait for it.
+      if (this.#batches.length > 0 && !this.#produceFailed && this.state !== 'failed') {
         await within(new Promise<void>((r) => (this.#drained = r)), 'deferred commits');
       }
       this.#post({ kind: 'close', seq: ++this.#seq });
@@ -342,6 +348,29 @@ export class ActorHandle {
       recovery: this.recovery ?? null,
     };
   }
+}
+
+const MAX_REQUEST_BYTES = 900 * 1024;
+
+/** Splits records into produce requests of bounded size, keeping their order. */
+function* chunks(records: OutRecord[], tableTopic: string, partition: number): Generator<{ records: OutRecord[]; tableRecords: number }> {
+  let cur: OutRecord[] = [];
+  let bytes = 0;
+  let table = 0;
+  for (const r of records) {
+    let size = 64 + (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += k.length + v.byteLength + 8;
+    if (cur.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      yield { records: cur, tableRecords: table };
+      cur = [];
+      bytes = 0;
+      table = 0;
+    }
+    cur.push(r);
+    bytes += size;
+    if (r.topic === tableTopic && r.partition === partition) table++;
+  }
+  if (cur.length > 0) yield { records: cur, tableRecords: table };
 }
 
 async function withDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => void): Promise<T | undefined> {

@@ -3,7 +3,7 @@
 // starting → running → stopping → stopped | failed.
 import { availableParallelism } from 'node:os';
 import { keyBytes, decodeWith } from '../../codec/codec.js';
-import { NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError } from '../../errors.js';
+import { NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
 import type { GroupGraph } from '../../graph/define-group.js';
 import { createKafka, RecordProducer } from '../../kafka/client.js';
 import { GroupConsumer, type InRecord } from '../../kafka/group-consumer.js';
@@ -40,6 +40,7 @@ export class Supervisor {
   #stopRequested: (() => void) | undefined;
   readonly #stopSignal: Promise<void>;
   #startedAt = 0;
+  #stopping = false;
 
   constructor(graph: GroupGraph, options: ResolvedOptions) {
     this.#graph = graph;
@@ -117,10 +118,13 @@ export class Supervisor {
   }
 
   #stopped(): boolean {
-    return !this.life.is('starting', 'running');
+    return this.#stopping || !this.life.is('starting', 'running');
   }
 
-  #deps(): HandleDeps {
+  #deps(partition: number): HandleDeps {
+    // Only the current owner of a partition may pause or resume it: a retiring handle must not
+    // touch the fetch state of its successor.
+    const mine = (h: ActorHandle | undefined) => h !== undefined && this.#handles.get(partition) === h;
     return {
       group: this.#graph.group,
       tableTopic: this.#o.tableTopic,
@@ -134,8 +138,12 @@ export class Supervisor {
       stopTimeoutMs: this.#o.stopTimeoutMs,
       fail: (err) => this.#fail(err),
       changed: () => this.#checkReady(),
-      pause: (p) => this.#consumer?.pause(p),
-      resume: (p) => this.#consumer?.resume(p),
+      pause: (h) => {
+        if (mine(h)) this.#consumer?.pause(partition);
+      },
+      resume: (h) => {
+        if (mine(h)) this.#consumer?.resume(partition);
+      },
     };
   }
 
@@ -149,8 +157,10 @@ export class Supervisor {
     }
     for (const p of partitions) {
       if (this.#handles.has(p)) continue;
-      const h = new ActorHandle(p, this.#deps());
+      const h = new ActorHandle(p, this.#deps(p));
       this.#handles.set(p, h);
+      // kafkajs keeps a pause across reassignment: a new owner starts unpaused.
+      this.#consumer?.resume(p);
       void this.#open(h);
     }
     this.#joined = true;
@@ -183,7 +193,11 @@ export class Supervisor {
 
   #retire(p: number, h: ActorHandle): Promise<void> {
     this.#leaving.add(h);
+    // Retirements of one partition run one after the other, so a successor that waits on the
+    // latest one also waits for every older owner to have closed its store.
+    const prev = this.#retiring.get(p);
     const done = (async () => {
+      await prev?.catch(() => undefined);
       await h.stop();
       await this.#commit();
       if (h.host >= 0) this.#pool?.release(h.host, p);
@@ -200,8 +214,8 @@ export class Supervisor {
     this.#handles.get(partition)?.deliver(topic, records, hwm);
   }
 
-  #onWorkerCrash(err: Error & { partitions?: number[] }): void {
-    for (const p of err.partitions ?? []) this.#handles.get(p)?.kill(err);
+  #onWorkerCrash(err: WorkerCrashedError): void {
+    for (const h of [...this.#handles.values(), ...this.#leaving]) if (h.host === err.worker) h.kill(err);
     this.#fail(err);
   }
 
@@ -233,6 +247,7 @@ export class Supervisor {
 
   /** Requests a graceful stop; run() settles when it is done. */
   stop(): void {
+    this.#stopping = true;
     this.#stopRequested?.();
   }
 
