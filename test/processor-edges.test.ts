@@ -68,3 +68,26 @@ test("a failing record's own emits and table writes are not produced; the record
   t.is(await endOffset(out), 3);
   t.is(await endOffset(`${graph.group}-table`), 3);
 });
+
+test('changelog writes that land after recovery (a previous owner finishing) are applied before the first input', async (t) => {
+  const topic = unique('late-in');
+  await createTopics([{ topic, partitions: 1 }]);
+  const graph = defineGroup(unique('late'), [
+    input(topic, codecs.string, (ctx) => ctx.setValue(((ctx.value() as number | undefined) ?? 0) + 1)),
+    persist(codecs.json<number>()),
+  ]);
+  const { p, done } = await start({ group: graph, workers: 0, storage: 'memory' }, t);
+  // As if the partition's previous owner acked one last table write after we recovered.
+  const late = new Emitter({ brokers: brokers(), topic: `${graph.group}-table`, codec: codecs.json<number>() });
+  await late.emit('k', 41);
+  await late.close();
+  const input1 = new Emitter({ brokers: brokers(), topic, codec: codecs.string });
+  await input1.emit('k', 'click');
+  await input1.close();
+  await waitProcessed(p, 1);
+  t.is(await p.get('k'), 42);
+  const recovery = (p.stats() as { actors: { recovery: { caughtUp: number } }[] }).actors[0]!.recovery;
+  t.is(recovery.caughtUp, 1);
+  await p.stop();
+  await done;
+});

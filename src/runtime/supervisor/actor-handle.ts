@@ -46,6 +46,8 @@ export interface RecoveryStats {
   records: number;
   ms: number;
   wiped: boolean;
+  /** Changelog records written by a previous owner after recovery, applied before the first input. */
+  caughtUp: number;
 }
 
 const EMPTY_KEY = new Uint8Array(0);
@@ -68,6 +70,9 @@ export class ActorHandle {
   readonly #committed = new Map<string, number>();
   #produce: Promise<void> = Promise.resolve();
   #paused = false;
+  #caughtUp = false;
+  #bufferedRecords = 0;
+  #catchingUp = false;
   #produceFailed = false;
   #accepting = true;
   #dead: Error | undefined;
@@ -89,13 +94,44 @@ export class ActorHandle {
     const opened = await this.#mail.next('opened');
     if (this.state !== 'opening') return; // stopped meanwhile
     this.#set('recovering');
-    for (const b of this.#buffered) this.#send(b.topic, b.records);
-    this.#buffered = [];
     await this.#recover(opened.checkpoint);
     if ((this.state as HandleState) !== 'recovering') return;
     this.#post({ kind: 'recover-done' });
     await this.#mail.next('running');
     if ((this.state as HandleState) === 'recovering') this.#set('running');
+    if (this.#buffered.length > 0) this.#catchUp();
+  }
+
+  /**
+   * Before the first input record reaches the actor, bring the table to the changelog's
+   * high-water mark once more. kafkajs has no "revoked" hook before a rejoin, so a previous
+   * owner may still be acking its last writes while we recover. Every write it acked before
+   * committing the offsets our consumer starts from is below the mark read now (the first
+   * batch arrives only after our consumer fetched those offsets), so none of them is missed.
+   */
+  #catchUp(): void {
+    if (this.#catchingUp || this.#caughtUp) return;
+    this.#catchingUp = true;
+    void (async () => {
+      try {
+        if (this.#d.hasTable && this.recovery) {
+          const wm = await this.#d.reader.watermarks(this.#d.tableTopic, this.partition);
+          if (wm.high > this.recovery.to) {
+            this.#d.log.info({ partition: this.partition, from: this.recovery.to, to: wm.high }, 'catching up changelog writes of the previous owner');
+            const n = await this.#readChangelog(this.recovery.to, wm.high);
+            this.recovery.caughtUp = n;
+            this.recovery.to = wm.high;
+          }
+        }
+        this.#caughtUp = true;
+        if (!this.#accepting) return;
+        for (const b of this.#buffered) this.#send(b.topic, b.records);
+        this.#buffered = [];
+        this.#bufferedRecords = 0;
+      } catch (err) {
+        if (this.#accepting) this.#d.fail(err as Error);
+      }
+    })();
   }
 
   async #recover(checkpoint: number | null): Promise<void> {
@@ -112,34 +148,48 @@ export class ActorHandle {
       wiped = true;
     }
     const from = checkpoint === null ? wm.low : Math.max(checkpoint + 1, wm.low);
-    const stats: RecoveryStats = { checkpoint, from, to: wm.high, records: 0, ms: 0, wiped };
+    const stats: RecoveryStats = { checkpoint, from, to: wm.high, records: 0, ms: 0, wiped, caughtUp: 0 };
     this.recovery = stats;
+    stats.records = await this.#readChangelog(from, wm.high);
+    stats.ms = Date.now() - started;
+    this.#d.log.info({ partition: this.partition, ...stats }, 'table partition recovered');
+  }
+
+  /** Streams changelog records [from, to) into the actor's store; resolves when all are applied. */
+  async #readChangelog(from: number, to: number): Promise<number> {
+    const { reader, tableTopic } = this.#d;
     let outstanding = 0;
-    for await (const chunk of reader.read(tableTopic, this.partition, from, wm.high)) {
-      if (this.state !== 'recovering') return;
+    let records = 0;
+    for await (const chunk of reader.read(tableTopic, this.partition, from, to)) {
+      if (!this.#accepting) break;
       const w = new BatchWriter(64 * 1024);
       for (const r of chunk) {
         w.add({ kind: RecordKind.Table, topic: tableTopic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: undefined });
       }
       const buffer = w.finish();
       this.#post({ kind: 'recover-batch', buffer }, [buffer]);
-      stats.records += chunk.length;
+      records += chunk.length;
       if (++outstanding >= 2) {
         await this.#mail!.next('recover-applied');
         outstanding--;
       }
     }
     while (outstanding-- > 0) await this.#mail!.next('recover-applied');
-    stats.ms = Date.now() - started;
-    this.#d.log.info({ partition: this.partition, ...stats }, 'table partition recovered');
+    return records;
   }
 
   /** Input records fetched for this partition. Records already sent are skipped (refetch after a rejoin). */
   deliver(topic: string, records: InRecord[], highWatermark: number): void {
     this.#highWatermarks.set(topic, highWatermark);
     if (!this.#accepting) return;
-    if (!this.#port || this.state === 'opening') {
+    if (!this.#caughtUp) {
       this.#buffered.push({ topic, records });
+      this.#bufferedRecords += records.length;
+      if (!this.#paused && this.#bufferedRecords >= this.#d.maxInflight) {
+        this.#paused = true;
+        this.#d.pause(this);
+      }
+      if (this.state === 'running') this.#catchUp();
       return;
     }
     this.#send(topic, records);
