@@ -82,6 +82,7 @@ export class GroupConsumer {
   readonly #log: Logger;
   #running = false;
   #stopping = false;
+  #joined = false;
 
   constructor(kafka: KafkajsKafka, opts: GroupConsumerOptions) {
     this.#topics = opts.topics;
@@ -103,6 +104,7 @@ export class GroupConsumer {
   async start(h: GroupConsumerHandlers): Promise<void> {
     const c = this.#consumer;
     c.on(c.events.GROUP_JOIN, (e) => {
+      this.#joined = true;
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       const set = new Set<number>();
       for (const parts of Object.values(assignment)) for (const p of parts) set.add(p);
@@ -110,6 +112,7 @@ export class GroupConsumer {
       h.onAssignment([...set].sort((a, b) => a - b));
     });
     c.on(c.events.CRASH, (e) => {
+      this.#joined = false;
       if (!e.payload.restart) h.onCrash(e.payload.error);
     });
     await c.connect();
@@ -139,6 +142,9 @@ export class GroupConsumer {
 
   async commit(offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
     if (offsets.length === 0) return;
+    // kafkajs's commitOffsets silently does nothing while its runner restarts after a crash:
+    // report that, so the caller keeps the offsets pending and retries.
+    if (!this.#joined) throw new Error('the consumer is rejoining its group; commit deferred');
     await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
   }
 
