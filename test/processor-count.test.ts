@@ -48,6 +48,7 @@ for (const workers of [2, 0]) {
       rebuilt += a.recovery!.records;
     }
     t.true(rebuilt >= 1000, `rebuilt from ${rebuilt} changelog records`);
+    t.log(`rebuilt ${rebuilt} changelog records in ${Math.max(...actors(run.p).map((a) => a.recovery!.ms))} ms (slowest partition)`);
     t.deepEqual(await tableOf(run.p, expected.keys()), expected);
     await run.p.stop();
     await run.done;

@@ -6,7 +6,7 @@ export interface ActorStats {
   partition: number;
   state: string;
   processed: number;
-  recovery: { checkpoint: number | null; from: number; to: number; records: number; wiped: boolean } | null;
+  recovery: { checkpoint: number | null; from: number; to: number; records: number; wiped: boolean; ms: number } | null;
 }
 
 export function actors(p: Processor): ActorStats[] {
