@@ -19,6 +19,29 @@ export interface ClientOptions {
 
 export type Headers = Record<string, Uint8Array>;
 
+/** A record read from Kafka (consumer group or partition reader), as partita passes it on. */
+export interface KafkaRecord {
+  offset: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: Headers | undefined;
+}
+
+const utf8 = new TextEncoder();
+
+/** kafkajs headers → Headers; the last of duplicate keys wins, as in Goka. */
+export function fromKafkajsHeaders(h: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Headers | undefined {
+  if (!h) return undefined;
+  let out: Headers | undefined;
+  for (const [k, v] of Object.entries(h)) {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last === undefined) continue;
+    (out ??= {})[k] = typeof last === 'string' ? utf8.encode(last) : last;
+  }
+  return out;
+}
+
 /** A record to produce; partition is always chosen by partita (hasher or co-partitioning). */
 export interface OutRecord {
   topic: string;

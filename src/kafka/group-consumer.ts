@@ -1,19 +1,13 @@
 // The consumer group of a processor: kafkajs with a co-partitioning assignor, manual commits
 // and batch delivery. Exposes assignment changes and batches as plain data.
-import { kafkajs, type KafkajsConsumer, type KafkajsKafka, type Headers } from './client.js';
+import { fromKafkajsHeaders, kafkajs, type KafkajsConsumer, type KafkajsKafka, type KafkaRecord } from './client.js';
 import { NotCopartitionedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const { AssignerProtocol } = kafkajs;
 export const COPARTITION_PROTOCOL = 'partita-copartition';
 
-export interface InRecord {
-  offset: number;
-  timestamp: number;
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: Headers | undefined;
-}
+export type InRecord = KafkaRecord;
 
 export interface GroupConsumerHandlers {
   /** The partitions this member owns now (the same set for every subscribed topic). */
@@ -123,10 +117,13 @@ export class GroupConsumer {
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch }) => {
-        const records: InRecord[] = batch.messages.map((m) => {
-          const headers = m.headers ? normaliseHeaders(m.headers) : undefined;
-          return { offset: Number(m.offset), timestamp: Number(m.timestamp), key: m.key, value: m.value, headers };
-        });
+        const records: InRecord[] = batch.messages.map((m) => ({
+          offset: Number(m.offset),
+          timestamp: Number(m.timestamp),
+          key: m.key,
+          value: m.value,
+          headers: fromKafkajsHeaders(m.headers),
+        }));
         h.onBatch(batch.topic, batch.partition, records, Number(batch.highWatermark));
       },
     });
@@ -153,15 +150,4 @@ export class GroupConsumer {
     this.#stopping = true;
     await this.#consumer.disconnect();
   }
-}
-
-function normaliseHeaders(h: kafkajs.IHeaders): Headers | undefined {
-  let out: Headers | undefined;
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined) continue;
-    const last = Array.isArray(v) ? v[v.length - 1] : v;
-    if (last === undefined) continue;
-    (out ??= {})[k] = typeof last === 'string' ? new TextEncoder().encode(last) : last;
-  }
-  return out;
 }

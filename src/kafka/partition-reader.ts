@@ -1,17 +1,8 @@
 // Reads topic partitions by offset without a consumer group (changelog recovery, views).
 // kafkajs has no public "assign" API, so this uses its cluster object; kafkajs is pinned to
 // 2.2.4 in package.json for that reason, and this file is the only place that depends on it.
-import type { KafkajsKafka } from './client.js';
-import type { Headers } from './client.js';
+import { fromKafkajsHeaders, type KafkajsKafka, type KafkaRecord } from './client.js';
 import { TopicError } from '../errors.js';
-
-export interface FetchedRecord {
-  offset: number;
-  timestamp: number;
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: Headers | undefined;
-}
 
 export interface Watermarks {
   /** First offset still in the log. */
@@ -48,17 +39,6 @@ function clusterOf(kafka: KafkajsKafka): KafkajsCluster {
   return create({ allowAutoTopicCreation: false, maxInFlightRequests: null });
 }
 
-function toHeaders(h: KafkajsMessage['headers']): Headers | undefined {
-  if (!h) return undefined;
-  let out: Headers | undefined;
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined) continue;
-    const last = Array.isArray(v) ? v[v.length - 1] : v; // last duplicate wins, as in Goka
-    if (last) (out ??= {})[k] = last;
-  }
-  return out;
-}
-
 export class PartitionReader {
   readonly #cluster: KafkajsCluster;
   #connected: Promise<void> | undefined;
@@ -90,7 +70,7 @@ export class PartitionReader {
    * Fetches records of one partition from `from` (inclusive) until `to` (exclusive), in
    * chunks. Compaction may leave gaps; control records are skipped.
    */
-  async *read(topic: string, partition: number, from: number, to: number, maxBytes = 4 * 1024 * 1024): AsyncGenerator<FetchedRecord[]> {
+  async *read(topic: string, partition: number, from: number, to: number, maxBytes = 4 * 1024 * 1024): AsyncGenerator<KafkaRecord[]> {
     await this.#connect(topic);
     let next = from;
     let idle = 0;
@@ -114,13 +94,13 @@ export class PartitionReader {
       const part = res.responses[0]?.partitions[0];
       if (!part) throw new TopicError(topic, `fetching ${topic}[${partition}]@${next}: the broker returned no data for the partition`);
       if (part.errorCode !== 0) throw new TopicError(topic, `fetching ${topic}[${partition}]@${next} failed with Kafka error ${part.errorCode}`);
-      const out: FetchedRecord[] = [];
+      const out: KafkaRecord[] = [];
       let last = next - 1;
       for (const m of part.messages) {
         const offset = Number(m.offset);
         if (offset > last) last = offset;
         if (offset < next || offset >= to || m.isControlRecord) continue;
-        out.push({ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value, headers: toHeaders(m.headers) });
+        out.push({ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value, headers: fromKafkajsHeaders(m.headers) });
       }
       // A batch of only control records or compacted-away offsets still moves us forward.
       if (last >= next) {
