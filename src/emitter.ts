@@ -1,9 +1,10 @@
-import { createKafka, RecordProducer, type OutRecord } from './kafka/client.js';
+import { kafkajsClient } from './kafka/kafkajs/index.js';
+import type { KafkaClientFactory, OutRecord, ProducerPort } from './kafka/ports.js';
 import { TopicManager } from './kafka/topic-manager.js';
 import { encodeWith, keyBytes, type Codec } from './codec/codec.js';
 import { hashers, type Hasher } from './hashers.js';
 import { mergeHeaders, type HeadersInit } from './headers.js';
-import { EmitterClosedError, InvalidArgumentError, ProduceError, TopicError } from './errors.js';
+import { BrokerUnavailableError, EmitterClosedError, InvalidArgumentError, ProduceError, TopicError } from './errors.js';
 import { defaultLogger, type Logger } from './logger.js';
 
 export interface EmitterOptions<T> {
@@ -18,6 +19,12 @@ export interface EmitterOptions<T> {
   ensureTopic?: { partitions: number };
   /** Most records per produce request (default 5000). */
   maxBatch?: number;
+  /** How long the broker may be unreachable before pending emits reject (default 60 s). */
+  brokerOutageMs?: number;
+  /** How long the first connection may take before emits reject (default 10 s). */
+  connectTimeoutMs?: number;
+  /** The Kafka client behind partita's ports (default kafkajs; partita/tester passes an in-memory one). */
+  kafkaClient?: KafkaClientFactory;
 }
 
 export interface EmitOptions {
@@ -43,7 +50,7 @@ export class Emitter<T> {
   readonly #codec: Codec<T>;
   readonly #hasher: Hasher;
   readonly #defaultHeaders: HeadersInit | undefined;
-  readonly #producer: RecordProducer;
+  readonly #producer: ProducerPort;
   readonly #topics: TopicManager;
   readonly #maxBatch: number;
   readonly #ensure: { partitions: number } | undefined;
@@ -65,9 +72,15 @@ export class Emitter<T> {
     this.#maxBatch = opts.maxBatch ?? 5000;
     this.#ensure = opts.ensureTopic;
     const logger = (opts.logger ?? defaultLogger('partita')).child({ emitter: opts.topic });
-    const kafka = createKafka({ brokers: opts.brokers, clientId: opts.clientId ?? `partita-emitter-${opts.topic}`, logger });
-    this.#producer = new RecordProducer(kafka);
-    this.#topics = new TopicManager(kafka, logger);
+    const client = (opts.kafkaClient ?? kafkajsClient)({
+      brokers: opts.brokers,
+      clientId: opts.clientId ?? `partita-emitter-${opts.topic}`,
+      logger,
+      brokerOutageMs: opts.brokerOutageMs ?? 60_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+    });
+    this.#producer = client.producer();
+    this.#topics = new TopicManager(client.admin(), logger);
   }
 
   /** Emits one message; resolves when the broker acked it. A null value is sent as a tombstone. */
@@ -84,7 +97,9 @@ export class Emitter<T> {
     if (typeof key !== 'string') throw new InvalidArgumentError(`Emitter(${this.topic}): key must be a string`);
     const encoded = value === null ? null : encodeWith(this.#codec, value);
     const kb = keyBytes(key);
-    const n = await this.#partitionCount();
+    const n = await this.#partitionCount().catch((err: unknown) => {
+      throw err instanceof BrokerUnavailableError ? this.#produceError(err) : err;
+    });
     const partition = this.#hasher(kb, n);
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({
@@ -110,7 +125,7 @@ export class Emitter<T> {
     // Every emit accepted before close() settles (acked or rejected) before we disconnect.
     await Promise.allSettled([...this.#inflight]);
     this.#state = 'closed';
-    await Promise.allSettled([this.#producer.disconnect(), this.#topics.close()]);
+    await Promise.allSettled([this.#producer.close(), this.#topics.close()]);
   }
 
   #partitionCount(): Promise<number> {
@@ -144,8 +159,12 @@ export class Emitter<T> {
       await this.#producer.send(batch.map((p) => p.record));
       for (const p of batch) p.resolve();
     } catch (err) {
-      const e = new ProduceError(this.topic, `Emitter: producing to '${this.topic}' failed: ${(err as Error).message}`, { cause: err });
+      const e = this.#produceError(err);
       for (const p of batch) p.reject(e);
     }
+  }
+
+  #produceError(err: unknown): ProduceError {
+    return new ProduceError(this.topic, `Emitter: producing to '${this.topic}' failed: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -17,6 +17,8 @@ export const ErrorCodes = {
   PROTOCOL: 'PARTITA_PROTOCOL',
   NOT_FOUND: 'PARTITA_NOT_FOUND',
   STOPPED: 'PARTITA_STOPPED',
+  BROKER_UNAVAILABLE: 'PARTITA_BROKER_UNAVAILABLE',
+  NOT_SUPPORTED: 'PARTITA_NOT_SUPPORTED',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -136,8 +138,36 @@ export class StorageError extends PartitaError {
 }
 
 export class StateError extends PartitaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.STATE, message, options);
+  }
+}
+
+/**
+ * The brokers could not be reached: at start within `connectTimeoutMs`, or while running for
+ * longer than `brokerOutageMs`. The client's last error is the `cause`.
+ */
+export class BrokerUnavailableError extends PartitaError {
+  readonly brokers: string[];
+  readonly operation: string;
+  readonly waitedMs: number;
+  /** True when no connection ever succeeded (wrong address, broker not started). */
+  readonly atStart: boolean;
+  constructor(brokers: string[], operation: string, waitedMs: number, atStart: boolean, options?: { cause?: unknown }) {
+    const why = atStart ? 'cannot reach the Kafka brokers' : 'lost the Kafka brokers';
+    const cause = options?.cause instanceof Error ? `; last error: ${options.cause.message}` : '';
+    super(ErrorCodes.BROKER_UNAVAILABLE, `${why} ${brokers.join(', ')} (${operation}; tried for ${(waitedMs / 1000).toFixed(1)} s)${cause}`, options);
+    this.brokers = brokers;
+    this.operation = operation;
+    this.waitedMs = waitedMs;
+    this.atStart = atStart;
+  }
+}
+
+/** A feature that exists in the API but not in this version. */
+export class NotSupportedError extends PartitaError {
   constructor(message: string) {
-    super(ErrorCodes.STATE, message);
+    super(ErrorCodes.NOT_SUPPORTED, message);
   }
 }
 
@@ -220,6 +250,8 @@ const PROTOTYPES: Record<string, object> = {
   [ErrorCodes.NOT_FOUND]: NotFoundError.prototype,
   [ErrorCodes.PROTOCOL]: ProtocolError.prototype,
   [ErrorCodes.STOPPED]: StoppedError.prototype,
+  [ErrorCodes.BROKER_UNAVAILABLE]: BrokerUnavailableError.prototype,
+  [ErrorCodes.NOT_SUPPORTED]: NotSupportedError.prototype,
 };
 
 function isPlainRecord(v: unknown): boolean {

@@ -1,6 +1,6 @@
-import type { Headers } from './kafka/client.js';
+/** Record headers as partita passes them on: bytes per key (the last of duplicate keys wins). */
+export type Headers = Record<string, Uint8Array>;
 
-export type { Headers };
 /** Headers as users give them: strings are UTF-8 encoded. */
 export type HeadersInit = Record<string, string | Uint8Array>;
 

@@ -12,3 +12,7 @@ export type { TopicSettings, MismatchPolicy } from './kafka/topic-manager.js';
 export type { HeadersInit, Headers } from './headers.js';
 export type { NilHandling } from './runtime/protocol.js';
 export * from './errors.js';
+export type {
+  KafkaClientFactory, KafkaClient, ClientOptions, ProducerPort, ReaderPort, AdminPort, GroupMemberPort, GroupHandlers, GroupMemberOptions,
+  KafkaRecord, OutRecord, ProduceAck, Watermarks, TopicOffset, ReadOptions, TopicSpec, GroupDescription, GroupMemberInfo,
+} from './kafka/ports.js';

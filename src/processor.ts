@@ -1,11 +1,13 @@
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, NotSupportedError } from './errors.js';
 import { isGroupGraph, type GroupGraph } from './graph/define-group.js';
 import { loadGroupModule } from './graph/load.js';
 import { loopTopic, tableTopic } from './graph/naming.js';
 import { hashers, type Hasher } from './hashers.js';
 import { mergeHeaders, type HeadersInit } from './headers.js';
+import { kafkajsClient } from './kafka/kafkajs/index.js';
+import type { KafkaClientFactory } from './kafka/ports.js';
 import type { TopicSettings } from './kafka/topic-manager.js';
 import { defaultLogger, type Logger } from './logger.js';
 import type { NilHandling } from './runtime/protocol.js';
@@ -42,6 +44,15 @@ export interface ProcessorOptions {
   stopTimeoutMs?: number;
   /** Consumer group session timeout: how long a dead instance holds its partitions (default 30 s). */
   sessionTimeoutMs?: number;
+  /**
+   * How long the brokers may be unreachable while running (default 60 s): within it the processor
+   * pauses, reconnects and goes on; past it run() rejects with BrokerUnavailableError.
+   */
+  brokerOutageMs?: number;
+  /** How long the first connection may take before run() rejects with BrokerUnavailableError (default 10 s). */
+  connectTimeoutMs?: number;
+  /** The Kafka client behind partita's ports (default kafkajs; partita/tester passes an in-memory one). */
+  kafkaClient?: KafkaClientFactory;
 }
 
 export interface RunOptions {
@@ -76,7 +87,11 @@ export class Processor {
       );
     }
     if (opts.hotStandby || opts.recoverAhead) {
-      throw new InvalidArgumentError('Processor: hotStandby and recoverAhead are not available yet in this version');
+      throw new NotSupportedError('Processor: hotStandby and recoverAhead are not available yet in this version');
+    }
+    for (const k of ['brokerOutageMs', 'connectTimeoutMs', 'sessionTimeoutMs', 'stopTimeoutMs', 'commitIntervalMs'] as const) {
+      const v = opts[k];
+      if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InvalidArgumentError(`Processor: ${k} must be a positive number of milliseconds, got ${String(v)}`);
     }
     if (opts.storage !== undefined && opts.storage !== 'lmdb' && opts.storage !== 'memory') {
       throw new InvalidArgumentError(`Processor: storage must be 'lmdb' or 'memory', got ${String(opts.storage)}`);
@@ -107,7 +122,7 @@ export class Processor {
     const naming = { ...(o.tableSuffix !== undefined ? { tableSuffix: o.tableSuffix } : {}), ...(o.loopSuffix !== undefined ? { loopSuffix: o.loopSuffix } : {}) };
     graph.validateNaming(naming);
     if (graph.joins.length > 0 || graph.lookups.length > 0) {
-      throw new InvalidArgumentError(`Processor(${graph.group}): join and lookup edges are validated but cannot run yet in this version`);
+      throw new NotSupportedError(`Processor(${graph.group}): join and lookup edges are validated but cannot run yet in this version`);
     }
     const storagePath = resolvePath(o.storagePath ?? `./.partita/${graph.group}`);
     return {
@@ -130,6 +145,9 @@ export class Processor {
       commitIntervalMs: o.commitIntervalMs ?? 500,
       stopTimeoutMs: o.stopTimeoutMs ?? 30_000,
       sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
+      brokerOutageMs: o.brokerOutageMs ?? 60_000,
+      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      kafkaClient: o.kafkaClient ?? kafkajsClient,
     };
   }
 
@@ -184,6 +202,6 @@ export class Processor {
   }
 
   async visitAll(name: string, _meta?: unknown): Promise<number> {
-    throw new InvalidArgumentError(`Processor.visitAll('${name}'): visitors are not available yet in this version`);
+    throw new NotSupportedError(`Processor.visitAll('${name}'): visitors are not available yet in this version`);
   }
 }

@@ -1,13 +1,14 @@
 import test from 'ava';
 import { pino } from 'pino';
-import { createKafka } from '../src/kafka/client.js';
+import { kafkajsClient } from '../src/kafka/kafkajs/index.js';
 import { TopicManager } from '../src/kafka/topic-manager.js';
 import { NotCopartitionedError, TopicError } from '../src/index.js';
 import { brokers, createTopics, unique } from './helpers.js';
 
 function manager(mismatch: 'ignore' | 'warn' | 'fail' = 'fail') {
   const logger = pino({ level: 'silent' });
-  return new TopicManager(createKafka({ brokers: brokers(), clientId: unique('tm'), logger }), logger, { mismatch });
+  const client = kafkajsClient({ brokers: brokers(), clientId: unique('tm'), logger, brokerOutageMs: 60_000, connectTimeoutMs: 10_000 });
+  return new TopicManager(client.admin(), logger, { mismatch });
 }
 
 test('ensureTable creates a compacted topic; the broker reports cleanup.policy=compact', async (t) => {

@@ -3,7 +3,7 @@ import test, { type ExecutionContext } from 'ava';
 import { LmdbStore } from '../src/storage/lmdb.js';
 import type { PartitionStore } from '../src/storage/storage.js';
 import { tempDir } from './helpers.js';
-import { copartitionPlan } from '../src/kafka/group-consumer.js';
+import { copartitionPlan } from '../src/kafka/copartition.js';
 import { Lifecycle, ACTOR_TRANSITIONS } from '../src/runtime/lifecycle.js';
 import { MemoryStore } from '../src/storage/memory.js';
 import { StateError } from '../src/errors.js';

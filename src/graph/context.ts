@@ -1,5 +1,5 @@
 import type { HeadersInit } from '../headers.js';
-import type { Headers } from '../kafka/client.js';
+import type { Headers } from '../headers.js';
 
 export interface WriteOptions {
   headers?: HeadersInit;

@@ -1,6 +1,6 @@
-import { kafkajs, type KafkajsAdmin, type KafkajsKafka } from './client.js';
 import { NotCopartitionedError, TopicError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AdminPort } from './ports.js';
 
 export type MismatchPolicy = 'ignore' | 'warn' | 'fail';
 
@@ -19,22 +19,16 @@ interface Wanted {
   config: Record<string, string>;
 }
 
-/** Creates and checks topics: streams (delete policy), tables (compacted), co-partitioning. */
+/** Creates and checks topics (streams with the delete policy, compacted tables) and co-partitioning, on an AdminPort. */
 export class TopicManager {
-  readonly #admin: KafkajsAdmin;
+  readonly #admin: AdminPort;
   readonly #log: Logger;
   readonly #settings: Required<Omit<TopicSettings, 'retentionMs'>> & { retentionMs?: number };
-  #connected: Promise<void> | undefined;
 
-  constructor(kafka: KafkajsKafka, logger: Logger, settings: TopicSettings = {}) {
-    this.#admin = kafka.admin();
+  constructor(admin: AdminPort, logger: Logger, settings: TopicSettings = {}) {
+    this.#admin = admin;
     this.#log = logger;
     this.#settings = { replication: 1, mismatch: 'warn', ...settings };
-  }
-
-  #connect(): Promise<void> {
-    this.#connected ??= this.#admin.connect();
-    return this.#connected;
   }
 
   /** Partition count of a topic, or undefined when it does not exist. */
@@ -44,15 +38,8 @@ export class TopicManager {
   }
 
   /** Partition counts of several topics; missing topics are absent from the map. */
-  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
-    await this.#connect();
-    const existing = new Set(await this.#admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
-    const out = new Map<string, number>();
-    if (present.length === 0) return out;
-    const meta = await this.#admin.fetchTopicMetadata({ topics: present });
-    for (const t of meta.topics) out.set(t.name, t.partitions.length);
-    return out;
+  partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    return this.#admin.partitionCounts(topics);
   }
 
   /** Checks that all topics exist and have one partition count; returns it. */
@@ -78,21 +65,15 @@ export class TopicManager {
   }
 
   /** The broker's view of a topic's configuration. */
-  async describeConfig(topic: string): Promise<Record<string, string>> {
-    await this.#connect();
-    const res = await this.#admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
-    });
-    const out: Record<string, string> = {};
-    for (const e of res.resources[0]?.configEntries ?? []) out[e.configName] = e.configValue;
-    return out;
+  describeConfig(topic: string): Promise<Record<string, string>> {
+    return this.#admin.describeConfig(topic);
   }
 
   async #ensure(topic: string, want: Wanted): Promise<void> {
     const have = await this.partitions(topic);
     if (have === undefined) {
-      await this.#create(topic, want);
+      await this.#admin.createTopic({ topic, partitions: want.partitions, replication: this.#settings.replication, config: want.config });
+      this.#log.info({ topic, partitions: want.partitions, kind: want.kind }, 'created topic');
       return;
     }
     if (have !== want.partitions) {
@@ -101,31 +82,6 @@ export class TopicManager {
     const config = await this.describeConfig(topic);
     for (const [k, v] of Object.entries(want.config)) {
       if (config[k] !== v) this.#mismatch(topic, `${want.kind} topic '${topic}' has ${k}=${config[k] ?? '(unset)'}, expected ${v}`);
-    }
-  }
-
-  async #create(topic: string, want: Wanted): Promise<void> {
-    try {
-      await this.#admin.createTopics({
-        waitForLeaders: true,
-        topics: [{
-          topic,
-          numPartitions: want.partitions,
-          replicationFactor: this.#settings.replication,
-          configEntries: Object.entries(want.config).map(([name, value]) => ({ name, value })),
-        }],
-      });
-      this.#log.info({ topic, partitions: want.partitions, kind: want.kind }, 'created topic');
-    } catch (err) {
-      // Another instance may have created it, or the create went through but its metadata was
-      // slow to appear (kafkajs gives up after 5 s on a busy broker): accept the topic once listed.
-      const deadline = Date.now() + 15_000;
-      while ((await this.partitions(topic)) === undefined) {
-        if (Date.now() > deadline) {
-          throw new TopicError(topic, `cannot create ${want.kind} topic '${topic}': ${(err as Error).message}`, { cause: err });
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
     }
   }
 
@@ -141,10 +97,7 @@ export class TopicManager {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#connected) {
-      await this.#connected.catch(() => undefined);
-      await this.#admin.disconnect();
-    }
+  close(): Promise<void> {
+    return this.#admin.close();
   }
 }

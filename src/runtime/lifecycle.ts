@@ -70,3 +70,18 @@ export const PROCESSOR_TRANSITIONS: Record<ProcessorState, readonly ProcessorSta
   stopped: [],
   failed: [],
 };
+
+/**
+ * A consumer-group member: `restarting` between a crashed client and the fresh one that
+ * replaces it; `failed` once membership is lost for good (stop() still runs after it).
+ */
+export type MemberState = 'idle' | 'joining' | 'joined' | 'restarting' | 'stopping' | 'stopped' | 'failed';
+export const MEMBER_TRANSITIONS: Record<MemberState, readonly MemberState[]> = {
+  idle: ['joining', 'stopping'],
+  joining: ['joined', 'restarting', 'stopping', 'failed'],
+  joined: ['restarting', 'stopping', 'failed'],
+  restarting: ['joining', 'stopping', 'failed'],
+  failed: ['stopping'],
+  stopping: ['stopped'],
+  stopped: [],
+};

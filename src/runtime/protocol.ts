@@ -3,7 +3,7 @@
 // transferred ArrayBuffers packed by wire.ts; errors travel as SerializedError.
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
-import type { Headers } from '../kafka/client.js';
+import type { Headers } from '../headers.js';
 import type { StorageSpec } from '../storage/storage.js';
 
 export const PROTOCOL_VERSION = 1;

@@ -1,6 +1,6 @@
 // Packs record batches into one ArrayBuffer so a batch crosses a thread boundary as a single
 // transferred buffer (8-13 M records/s) instead of structured-cloned objects (~0.7 M/s).
-import type { Headers } from '../kafka/client.js';
+import type { Headers } from '../headers.js';
 import { ProtocolError } from '../errors.js';
 
 export const enum RecordKind {

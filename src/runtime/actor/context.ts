@@ -1,5 +1,5 @@
 import type { Context, EmitOptions, WriteOptions } from '../../graph/context.js';
-import type { Headers } from '../../kafka/client.js';
+import type { Headers } from '../../headers.js';
 import type { WireRecord } from '../wire.js';
 
 /** What a RecordContext needs from its actor. */

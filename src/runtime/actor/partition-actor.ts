@@ -5,7 +5,7 @@ import { decodeWith, encodeWith, keyBytes, type Codec } from '../../codec/codec.
 import type { Callback, GroupGraph } from '../../graph/define-group.js';
 import type { EmitOptions, WriteOptions } from '../../graph/context.js';
 import { mergeHeaders } from '../../headers.js';
-import type { Headers } from '../../kafka/client.js';
+import type { Headers } from '../../headers.js';
 import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, StorageError } from '../../errors.js';
 import { openStore } from '../../storage/open.js';
 import type { PartitionStore } from '../../storage/storage.js';

@@ -2,11 +2,9 @@
 // bounded amount in flight, produces its effects in order, and computes which input offsets
 // may be committed (callback done, every effect acked, every earlier batch too).
 import type { MessagePort } from 'node:worker_threads';
-import { deserializeError, ProduceError } from '../../errors.js';
+import { BrokerUnavailableError, deserializeError, ProduceError } from '../../errors.js';
 import type { Hasher } from '../../hashers.js';
-import type { RecordProducer, OutRecord } from '../../kafka/client.js';
-import type { InRecord } from '../../kafka/group-consumer.js';
-import type { PartitionReader } from '../../kafka/partition-reader.js';
+import type { KafkaRecord, OutRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
 import type { Logger } from '../../logger.js';
 import type { ActorToSupervisor, DoneOffset, SupervisorToActor } from '../protocol.js';
 import { BatchWriter, readBatch, RecordKind } from '../wire.js';
@@ -16,8 +14,8 @@ export interface HandleDeps {
   group: string;
   tableTopic: string;
   hasTable: boolean;
-  producer: RecordProducer;
-  reader: PartitionReader;
+  producer: ProducerPort;
+  reader: ReaderPort;
   hasher: Hasher;
   partitionsOf(topic: string): number;
   log: Logger;
@@ -34,6 +32,8 @@ export type HandleState = 'waiting' | 'opening' | 'recovering' | 'running' | 'st
 interface PendingBatch {
   id: number;
   done: DoneOffset[];
+  /** Input records whose effects this batch carries. */
+  records: number;
   acked: boolean;
   holds: number;
 }
@@ -62,7 +62,7 @@ export class ActorHandle {
   readonly #d: HandleDeps;
   #port: MessagePort | undefined;
   #mail: Mailbox | undefined;
-  #buffered: { topic: string; records: InRecord[] }[] = [];
+  #buffered: { topic: string; records: KafkaRecord[] }[] = [];
   readonly #lastSent = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
   readonly #batches: PendingBatch[] = [];
@@ -72,6 +72,8 @@ export class ActorHandle {
   #paused = false;
   #caughtUp = false;
   #bufferedRecords = 0;
+  /** Records processed whose effects Kafka has not acked yet (they pile up while the broker is away). */
+  #unacked = 0;
   #catchingUp = false;
   #produceFailed = false;
   #accepting = true;
@@ -125,9 +127,11 @@ export class ActorHandle {
         }
         this.#caughtUp = true;
         if (!this.#accepting) return;
-        for (const b of this.#buffered) this.#send(b.topic, b.records);
+        const buffered = this.#buffered;
         this.#buffered = [];
         this.#bufferedRecords = 0;
+        for (const b of buffered) this.#send(b.topic, b.records);
+        this.#flow();
       } catch (err) {
         if (this.#accepting) this.#d.fail(err as Error);
       }
@@ -160,7 +164,7 @@ export class ActorHandle {
     const { reader, tableTopic } = this.#d;
     let outstanding = 0;
     let records = 0;
-    for await (const chunk of reader.read(tableTopic, this.partition, from, to)) {
+    for await (const chunk of reader.read(tableTopic, this.partition, { from, to })) {
       if (!this.#accepting) break;
       const w = new BatchWriter(64 * 1024);
       for (const r of chunk) {
@@ -179,23 +183,37 @@ export class ActorHandle {
   }
 
   /** Input records fetched for this partition. Records already sent are skipped (refetch after a rejoin). */
-  deliver(topic: string, records: InRecord[], highWatermark: number): void {
+  deliver(topic: string, records: KafkaRecord[], highWatermark: number): void {
     this.#highWatermarks.set(topic, highWatermark);
     if (!this.#accepting) return;
     if (!this.#caughtUp) {
       this.#buffered.push({ topic, records });
       this.#bufferedRecords += records.length;
-      if (!this.#paused && this.#bufferedRecords >= this.#d.maxInflight) {
-        this.#paused = true;
-        this.#d.pause(this);
-      }
+      this.#flow();
       if (this.state === 'running') this.#catchUp();
       return;
     }
     this.#send(topic, records);
   }
 
-  #send(topic: string, records: InRecord[]): void {
+  /**
+   * Backpressure: the partition is paused while the records held for it (buffered before
+   * catch-up, handed to the actor, or processed with effects not yet acked) reach maxInflight,
+   * and resumed below half of it. This bounds what one partition holds in memory, also while the
+   * broker is away and nothing can be acked.
+   */
+  #flow(): void {
+    const held = this.#bufferedRecords + this.inflight + this.#unacked;
+    if (!this.#paused && held >= this.#d.maxInflight) {
+      this.#paused = true;
+      this.#d.pause(this);
+    } else if (this.#paused && held < this.#d.maxInflight / 2) {
+      this.#paused = false;
+      this.#d.resume(this);
+    }
+  }
+
+  #send(topic: string, records: KafkaRecord[]): void {
     const last = this.#lastSent.get(topic) ?? -1;
     const w = new BatchWriter(32 * 1024);
     let max = last;
@@ -209,10 +227,7 @@ export class ActorHandle {
     this.inflight += w.count;
     const buffer = w.finish();
     this.#post({ kind: 'records', buffer }, [buffer]);
-    if (!this.#paused && this.inflight >= this.#d.maxInflight) {
-      this.#paused = true;
-      this.#d.pause(this);
-    }
+    this.#flow();
   }
 
   #post(m: SupervisorToActor, transfer?: ArrayBuffer[]): void {
@@ -229,13 +244,11 @@ export class ActorHandle {
       case 'effects': {
         this.inflight -= m.records;
         this.processed += m.records;
+        this.#unacked += m.records;
         this.#sampleRate();
-        const entry: PendingBatch = { id: m.batch, done: m.done, acked: false, holds: m.holds };
+        const entry: PendingBatch = { id: m.batch, done: m.done, records: m.records, acked: false, holds: m.holds };
         this.#batches.push(entry);
-        if (this.#paused && this.inflight < this.#d.maxInflight / 2) {
-          this.#paused = false;
-          this.#d.resume(this);
-        }
+        this.#flow();
         this.#produce = this.#produce.then(() => this.#produceEffects(m.buffer, m.tableWrites, entry));
         return;
       }
@@ -282,7 +295,7 @@ export class ActorHandle {
     } catch (err) {
       const topics = [...new Set(out.map((o) => o.topic))].join(', ') || this.#d.tableTopic;
       const first = entry.done.map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
-      this.#d.fail(new ProduceError(topics,
+      this.#d.fail(err instanceof BrokerUnavailableError ? err : new ProduceError(topics,
         `group '${this.#d.group}' partition ${this.partition}: producing ${out.length} records to ${topics} failed; inputs up to ${first} stay uncommitted: ${(err as Error).message}`,
         { cause: err }));
       this.#accepting = false;
@@ -291,6 +304,8 @@ export class ActorHandle {
     }
     this.#post({ kind: 'acked', batch: entry.id, changelogOffset });
     entry.acked = true;
+    this.#unacked -= entry.records;
+    this.#flow();
     this.#advance();
   }
 

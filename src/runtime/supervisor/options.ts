@@ -1,5 +1,6 @@
 import type { Hasher } from '../../hashers.js';
-import type { Headers } from '../../kafka/client.js';
+import type { Headers } from '../../headers.js';
+import type { KafkaClientFactory } from '../../kafka/ports.js';
 import type { TopicSettings } from '../../kafka/topic-manager.js';
 import type { Logger } from '../../logger.js';
 import type { StorageSpec } from '../../storage/storage.js';
@@ -27,4 +28,7 @@ export interface ResolvedOptions {
   commitIntervalMs: number;
   stopTimeoutMs: number;
   sessionTimeoutMs: number;
+  brokerOutageMs: number;
+  connectTimeoutMs: number;
+  kafkaClient: KafkaClientFactory;
 }

@@ -3,11 +3,9 @@
 // starting → running → stopping → stopped | failed.
 import { availableParallelism } from 'node:os';
 import { keyBytes, decodeWith } from '../../codec/codec.js';
-import { NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
+import { BrokerUnavailableError, NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
 import type { GroupGraph } from '../../graph/define-group.js';
-import { createKafka, RecordProducer } from '../../kafka/client.js';
-import { GroupConsumer, type InRecord } from '../../kafka/group-consumer.js';
-import { PartitionReader } from '../../kafka/partition-reader.js';
+import type { GroupMemberPort, KafkaRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
 import { TopicManager } from '../../kafka/topic-manager.js';
 import type { Logger } from '../../logger.js';
 import { Lifecycle, PROCESSOR_TRANSITIONS, type ProcessorState } from '../lifecycle.js';
@@ -26,9 +24,9 @@ export class Supervisor {
   /** Handles being stopped: their last offsets still need committing. */
   readonly #leaving = new Set<ActorHandle>();
   #pool: ActorPool | undefined;
-  #consumer: GroupConsumer | undefined;
-  #producer: RecordProducer | undefined;
-  #reader: PartitionReader | undefined;
+  #consumer: GroupMemberPort | undefined;
+  #producer: ProducerPort | undefined;
+  #reader: ReaderPort | undefined;
   #topics: TopicManager | undefined;
   #partitionCounts = new Map<string, number>();
   #npar = 0;
@@ -72,8 +70,14 @@ export class Supervisor {
   async #start(): Promise<void> {
     const g = this.#graph;
     const o = this.#o;
-    const kafka = createKafka({ brokers: o.brokers, clientId: o.clientId, logger: this.#log });
-    this.#topics = new TopicManager(kafka, this.#log, o.topics);
+    const client = o.kafkaClient({
+      brokers: o.brokers,
+      clientId: o.clientId,
+      logger: this.#log,
+      brokerOutageMs: o.brokerOutageMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+    });
+    this.#topics = new TopicManager(client.admin(), this.#log, o.topics);
     const inputs = g.inputTopics();
     const copartitioned = [...inputs];
     this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs`);
@@ -103,17 +107,21 @@ export class Supervisor {
       ? new InlinePool(g)
       : new ThreadPool({ size: workers, group: g.group, groupModule: o.groupModule!, onCrash: (err) => this.#onWorkerCrash(err) });
     await this.#pool.start();
-    this.#producer = new RecordProducer(kafka);
-    await this.#producer.connect();
-    this.#reader = new PartitionReader(kafka);
+    this.#producer = client.producer();
+    this.#reader = client.reader();
     if (this.#stopped()) return;
 
-    this.#consumer = new GroupConsumer(kafka, { groupId: g.group, topics: [...inputs, ...(g.loop ? [loopT] : [])], logger: this.#log, sessionTimeoutMs: o.sessionTimeoutMs });
+    this.#consumer = client.groupMember({
+      groupId: g.group,
+      topics: [...inputs, ...(g.loop ? [loopT] : [])],
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      stopTimeoutMs: o.stopTimeoutMs,
+    });
     this.#commitTimer = setInterval(() => void this.#commit(), this.#o.commitIntervalMs);
     await this.#consumer.start({
       onAssignment: (parts) => this.#onAssignment(parts),
       onBatch: (topic, partition, records, hwm) => this.#onBatch(topic, partition, records, hwm),
-      onCrash: (err) => this.#fail(new StateError(`group '${g.group}': the Kafka consumer stopped: ${err.message}`)),
+      onFatal: (err) => this.#fail(err),
     });
   }
 
@@ -209,7 +217,7 @@ export class Supervisor {
     return done;
   }
 
-  #onBatch(topic: string, partition: number, records: InRecord[], hwm: number): void {
+  #onBatch(topic: string, partition: number, records: KafkaRecord[], hwm: number): void {
     if (this.#stopped()) return;
     this.#handles.get(partition)?.deliver(topic, records, hwm);
   }
@@ -227,10 +235,12 @@ export class Supervisor {
       const list = hs.flatMap((h) => h.pendingCommits());
       if (list.length === 0) return;
       try {
-        await this.#consumer.commit(list);
+        // false: the member is rejoining (a fresh consumer after a crash); the offsets stay pending.
+        if (!(await this.#consumer.commit(list))) return;
         for (const h of hs) h.markCommitted(list.filter((c) => c.partition === h.partition));
       } catch (err) {
-        this.#log.warn({ err }, 'offset commit failed; will retry');
+        if (err instanceof BrokerUnavailableError) this.#fail(err);
+        else this.#log.warn({ err }, 'offset commit failed; will retry');
       }
     });
     return this.#committing;
@@ -263,7 +273,7 @@ export class Supervisor {
     await this.#commit();
     const quietly = (p: Promise<unknown> | undefined) => p?.catch((err) => this.#log.warn({ err }, 'error while closing'));
     await quietly(this.#consumer?.stop());
-    await Promise.all([quietly(this.#pool?.close()), quietly(this.#producer?.disconnect()), quietly(this.#reader?.close()), quietly(this.#topics?.close())]);
+    await Promise.all([quietly(this.#pool?.close()), quietly(this.#producer?.close()), quietly(this.#reader?.close()), quietly(this.#topics?.close())]);
     this.life.to(this.#error ? 'failed' : 'stopped');
   }
 

@@ -1,0 +1,97 @@
+// AdminPort on a kafkajs admin client: topic metadata, creation, configs, group descriptions.
+import { TopicError } from '../../errors.js';
+import type { BrokerHealth } from '../broker-health.js';
+import { delay } from '../broker-health.js';
+import type { AdminPort, GroupDescription, TopicSpec } from '../ports.js';
+import { isRetriable, kafkajs, type KafkajsKafka } from './base.js';
+
+type KafkajsAdmin = ReturnType<KafkajsKafka['admin']>;
+
+export class KafkajsAdminPort implements AdminPort {
+  readonly #admin: KafkajsAdmin;
+  readonly #health: BrokerHealth;
+  #connected: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(kafka: KafkajsKafka, health: BrokerHealth) {
+    this.#admin = kafka.admin();
+    this.#health = health;
+  }
+
+  #call<T>(operation: string, op: (admin: KafkajsAdmin) => Promise<T>): Promise<T> {
+    return this.#health.call(operation, async () => {
+      this.#connected ??= this.#admin.connect().catch((err: unknown) => {
+        this.#connected = undefined;
+        throw err;
+      });
+      await this.#connected;
+      return op(this.#admin);
+    }, { retriable: isRetriable, closed: () => this.#closed });
+  }
+
+  partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    return this.#call('topic metadata', async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const present = topics.filter((t) => existing.has(t));
+      const out = new Map<string, number>();
+      if (present.length === 0) return out;
+      const meta = await admin.fetchTopicMetadata({ topics: present });
+      for (const t of meta.topics) out.set(t.name, t.partitions.length);
+      return out;
+    });
+  }
+
+  async createTopic(spec: TopicSpec): Promise<void> {
+    try {
+      await this.#call(`create topic ${spec.topic}`, (admin) => admin.createTopics({
+        waitForLeaders: true,
+        topics: [{
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replication,
+          configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+        }],
+      }));
+    } catch (err) {
+      // Another instance may have created it, or the create went through but its metadata was
+      // slow to appear (kafkajs gives up after 5 s on a busy broker): accept the topic once listed.
+      const deadline = Date.now() + 15_000;
+      while (!(await this.partitionCounts([spec.topic])).has(spec.topic)) {
+        if (Date.now() > deadline) throw new TopicError(spec.topic, `cannot create topic '${spec.topic}': ${(err as Error).message}`, { cause: err });
+        await delay(200);
+      }
+    }
+  }
+
+  describeConfig(topic: string): Promise<Record<string, string>> {
+    return this.#call(`describe config ${topic}`, async (admin) => {
+      const res = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
+      });
+      const out: Record<string, string> = {};
+      for (const e of res.resources[0]?.configEntries ?? []) out[e.configName] = e.configValue;
+      return out;
+    });
+  }
+
+  describeGroup(groupId: string): Promise<GroupDescription> {
+    return this.#call(`describe group ${groupId}`, async (admin) => {
+      const { groups } = await admin.describeGroups([groupId]);
+      const g = groups[0];
+      return {
+        groupId,
+        state: g?.state ?? 'Dead',
+        members: (g?.members ?? []).map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost })),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#connected) {
+      await this.#connected.catch(() => undefined);
+      await this.#admin.disconnect().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+// What every kafkajs-backed port shares: the client with its logs routed into pino, sockets
+// that can be shut for good, error classification for retries, and header conversion.
+import net from 'node:net';
+import kafkajs from 'kafkajs';
+import type { Headers } from '../../headers.js';
+import type { Logger } from '../../logger.js';
+import { StoppedError } from '../../errors.js';
+
+const { Kafka, logLevel } = kafkajs;
+export { kafkajs };
+export type KafkajsKafka = InstanceType<typeof Kafka>;
+
+/**
+ * The sockets of one kafkajs client. kafkajs reconnects on demand, from timers partita does not
+ * own (a restarting runner, a retried join): once `close()`d, every existing socket is destroyed
+ * and every new one fails at once, so nothing of that client can reach a broker again.
+ */
+export class SocketGate {
+  #closed = false;
+  readonly #open = new Set<net.Socket>();
+
+  readonly factory = ({ host, port, onConnect }: { host: string; port: number; onConnect: () => void }): net.Socket => {
+    if (this.#closed) {
+      const dead = new net.Socket();
+      setImmediate(() => dead.destroy(new StoppedError(`connection to ${host}:${port} refused: the client is closed`)));
+      return dead;
+    }
+    const socket = net.connect({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    this.#open.add(socket);
+    socket.once('close', () => this.#open.delete(socket));
+    return socket;
+  };
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#open) s.destroy();
+    this.#open.clear();
+  }
+}
+
+export interface KafkajsSettings {
+  brokers: readonly string[];
+  clientId: string;
+  logger: Logger;
+  gate: SocketGate;
+}
+
+/**
+ * A kafkajs client with short internal retries: partita's BrokerHealth owns the retry budget,
+ * so one kafkajs call gives up within a few seconds and is retried (or reported) by partita.
+ * kafkajs's own log goes to pino at debug: its lines are per request and repeat in bursts
+ * (a rebalance logs ~17 of them); partita logs one line per episode itself.
+ */
+export function createKafka(s: KafkajsSettings): KafkajsKafka {
+  const log = s.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: s.clientId,
+    brokers: [...s.brokers],
+    logLevel: log.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+    socketFactory: s.gate.factory,
+    logCreator: () => ({ level, log: entry }) => {
+      const { message, ...rest } = entry;
+      log.debug({ ...rest, kafkajsLevel: logLevel[level] }, message);
+    },
+  });
+}
+
+const RETRIABLE_NAMES = new Set([
+  'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError', 'KafkaJSLockTimeout', 'KafkaJSMetadataNotLoaded', 'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSGroupCoordinatorNotFound', 'KafkaJSStaleTopicMetadataAssignment', 'KafkaJSTimeout',
+]);
+
+/** A kafkajs failure that may succeed when tried again (the broker away, a leader moving). */
+export function isRetriable(err: unknown): boolean {
+  let e = err as { name?: string; retriable?: boolean; cause?: unknown; code?: string } | undefined;
+  for (let depth = 0; e && depth < 8; depth++) {
+    if (e.retriable === true || (e.name !== undefined && RETRIABLE_NAMES.has(e.name))) return true;
+    if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'ETIMEDOUT') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/** An error marked retriable for isRetriable (a per-partition error code in a fetch response). */
+export class RetriableKafkaError extends Error {
+  readonly retriable = true;
+}
+
+interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(opts: { nodeId: string }): Promise<KafkajsBroker>;
+  findGroupCoordinator(opts: { groupId: string }): Promise<KafkajsBroker>;
+  fetchTopicsOffset(topics: { topic: string; partitions: { partition: number }[]; fromBeginning: boolean }[]): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+export interface KafkajsMessage {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | Buffer[] | undefined>;
+  isControlRecord?: boolean;
+}
+
+interface KafkajsBroker {
+  fetch(req: unknown): Promise<{ responses: { topicName: string; partitions: { partition: number; errorCode: number; highWatermark: string; messages: KafkajsMessage[] }[] }[] }>;
+  leaveGroup(req: { groupId: string; memberId: string }): Promise<unknown>;
+}
+
+export type { KafkajsCluster, KafkajsBroker };
+
+/**
+ * kafkajs's cluster object: fetch by offset without a group (it has no public "assign") and
+ * LeaveGroup by member id. Private API, hence kafkajs pinned to 2.2.4 in package.json.
+ */
+export function clusterOf(kafka: KafkajsKafka): KafkajsCluster {
+  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  if (!sym) throw new Error('partita: this kafkajs version has no cluster factory (kafkajs 2.2.x expected)');
+  const create = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[sym]!;
+  return create({ allowAutoTopicCreation: false, maxInFlightRequests: null });
+}
+
+const utf8 = new TextEncoder();
+
+/** kafkajs headers → Headers; the last of duplicate keys wins, as in Goka. */
+export function fromKafkajsHeaders(h: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Headers | undefined {
+  if (!h) return undefined;
+  let out: Headers | undefined;
+  for (const [k, v] of Object.entries(h)) {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last === undefined) continue;
+    (out ??= {})[k] = typeof last === 'string' ? utf8.encode(last) : last;
+  }
+  return out;
+}
+
+export const toBuffer = (b: Uint8Array | null): Buffer | null =>
+  b === null ? null : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
