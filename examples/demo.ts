@@ -14,15 +14,14 @@
  *   PARTITA_DEMO_WORK_US=75    CPU work per click, in µs (read by clicks.ts)
  *   PARTITA_DEMO_WORKERS=2     worker threads hosting partition actors
  *   PARTITA_DEMO_SECONDS=N     stop by itself N seconds after the processor is ready (unset: until Ctrl-C)
- *   PARTITA_LOG_LEVEL=warn     pino level for the library's logs (stderr)
+ *   PARTITA_LOG_LEVEL=info     level of the library's logs (stderr, one human-readable line each)
  *   KAFKA_BROKERS=host:port    use this broker instead of starting one
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { pino } from 'pino';
-import { Emitter, Processor, codecs } from '../src/index.js';
+import { Emitter, Processor, codecs, humanLogger } from '../src/index.js';
 import { findOrStartBroker, type BrokerHandle } from '../scripts/broker.js';
 import { CLICK_TOPIC, MILESTONE_TOPIC, WORK_US, type Click } from './clicks.js';
 
@@ -50,7 +49,7 @@ const PARTITIONS = 6;
 const REPORT_EVERY_MS = 2000;
 const PAGES = ['/', '/pricing', '/docs', '/docs/api', '/blog', '/signup', '/login', '/about'];
 
-const logger = pino({ name: 'demo', level: process.env['PARTITA_LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
+const logger = humanLogger({ name: 'demo', level: process.env['PARTITA_LOG_LEVEL'] ?? 'info' });
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const t0 = performance.now();

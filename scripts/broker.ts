@@ -7,6 +7,9 @@
  *   (c) the Maven jars in kafka/target/kafka-libs – a single-node KRaft broker+controller JVM
  *       (fetched with mvn on first use), formatted into a fresh temp dir.
  *
+ * startRestartableBroker() always takes route (c) and returns a broker of its own that fault tests can take down and
+ * bring back up on the same ports and data dir, without touching the shared one.
+ *
  * Orphan protection for the jars route (the JVM must never outlive the Node process that started it):
  *   - normal exit / uncaught crash: a process 'exit' hook SIGKILLs every live broker and removes its dir;
  *   - SIGINT / SIGTERM with no other handler installed: the broker is killed and the process exits 128+n
@@ -340,16 +343,41 @@ function kafkaVersionFromJars(): string {
   return jar?.replace(/^kafka_2\.1\d-/, '').replace(/\.jar$/, '') ?? 'unknown';
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/** Binds 127.0.0.1:<port> (0: any) for a moment; resolves the bound port, or undefined if it is taken. */
+function probePort(port: number): Promise<number | undefined> {
+  return new Promise((res) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => res(port));
+    srv.on('error', () => res(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const { port: bound } = srv.address() as net.AddressInfo;
+      srv.close(() => res(bound));
     });
   });
+}
+
+async function freePort(): Promise<number> {
+  const port = await probePort(0);
+  if (port === undefined) throw new Error('broker harness: no free 127.0.0.1 port');
+  return port;
+}
+
+/** A free port below the kernel's ephemeral range. A restartable broker's ports sit unbound while it is down; inside
+ *  that range the kernel may meanwhile hand one out as the source port of an outgoing connection (a client retrying
+ *  127.0.0.1:<port> can even connect to itself), and the restart could not bind it. */
+async function portBelowEphemeralRange(): Promise<number> {
+  let low = 32768; // Linux default; macOS starts at 49152, so this is below it too
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: keep the default
+  }
+  const min = 10_000;
+  for (let i = 0; i < 50 && low - min >= 1000; i++) {
+    const port = await probePort(min + Math.floor(Math.random() * (low - min)));
+    if (port !== undefined) return port;
+  }
+  return freePort();
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {
@@ -466,52 +494,81 @@ function waitExit(child: ChildProcess): Promise<{ code: number | null; signal: N
   return new Promise((res) => child.once('close', (code, signal) => res({ code, signal })));
 }
 
-async function startJarBroker(opts: BrokerOptions): Promise<BrokerHandle> {
-  const log = opts.log ?? noop;
-  reapStale(log);
-  ensureJars(log);
-  installExitHooks();
+type Signal = 'SIGTERM' | 'SIGKILL';
 
-  const version = kafkaVersionFromJars();
-  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
-  ownDirs.add(dir);
-  const owner: { parent: string | undefined; java?: number } = { parent: processIdentity(process.pid) };
-  const writeOwner = () => writeFileSync(join(dir, 'owner.json'), JSON.stringify(owner));
-  writeOwner();
-  mkdirSync(join(dir, 'logs'));
-  const port = await freePort();
-  let ctrlPort = await freePort();
-  while (ctrlPort === port) ctrlPort = await freePort();
-  const props = join(dir, 'server.properties');
-  const log4j = join(dir, 'log4j2.properties');
-  writeFileSync(props, serverProperties(dir, port, ctrlPort));
-  writeFileSync(log4j, LOG4J2_PROPERTIES);
+/** One jars broker. Its dir, ports and JVM arguments are fixed at creation, so launch() can run again on the same
+ *  server.properties and data dir after halt(). */
+class JarBroker {
+  readonly addr: string;
+  readonly dir: string;
+  readonly #port: number;
+  readonly #props: string;
+  readonly #jvmArgs: string[];
+  readonly #heap: string[];
+  readonly #owner: { parent: string | undefined; java?: number };
+  #entry: LiveBroker | undefined;
+  #ready = false;
 
-  const classpath = join(kafkaLibsDir, '*'); // expanded by the JVM itself
-  const common = [
-    '-XX:-UsePerfData',
-    '-Djava.awt.headless=true',
-    `-Dlog4j2.configurationFile=${log4j}`,
-    `-Dkafka.logs.dir=${join(dir, 'logs')}`,
-    '-cp',
-    classpath,
-  ];
-  const cleanupDir = () => {
-    rmSync(dir, { recursive: true, force: true });
-    ownDirs.delete(dir);
-  };
+  static async create(opts: BrokerOptions, pickPort: () => Promise<number>): Promise<JarBroker> {
+    const log = opts.log ?? noop;
+    reapStale(log);
+    ensureJars(log);
+    installExitHooks();
+    const port = await pickPort();
+    let ctrlPort = await pickPort();
+    while (ctrlPort === port) ctrlPort = await pickPort();
+    return new JarBroker(opts, port, ctrlPort);
+  }
 
-  // --- format -------------------------------------------------------------------------------------------------------
-  const t0 = performance.now();
-  {
+  private constructor(opts: BrokerOptions, port: number, ctrlPort: number) {
+    const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+    ownDirs.add(dir);
+    this.dir = dir;
+    this.#port = port;
+    this.addr = `127.0.0.1:${port}`;
+    this.#owner = { parent: processIdentity(process.pid) };
+    this.#writeOwner();
+    mkdirSync(join(dir, 'logs'));
+    this.#props = join(dir, 'server.properties');
+    const log4j = join(dir, 'log4j2.properties');
+    writeFileSync(this.#props, serverProperties(dir, port, ctrlPort));
+    writeFileSync(log4j, LOG4J2_PROPERTIES);
+    this.#jvmArgs = [
+      '-XX:-UsePerfData',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${log4j}`,
+      `-Dkafka.logs.dir=${join(dir, 'logs')}`,
+      '-cp',
+      join(kafkaLibsDir, '*'), // expanded by the JVM itself
+    ];
+    this.#heap =
+      opts.profile === 'bench'
+        ? ['-Xms1g', '-Xmx1g', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
+            '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15']
+        : ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+  }
+
+  /** True while the JVM runs and has passed the readiness check. */
+  get running(): boolean {
+    const child = this.#entry?.child;
+    return this.#ready && child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  #writeOwner(): void {
+    writeFileSync(join(this.dir, 'owner.json'), JSON.stringify(this.#owner));
+  }
+
+  /** Formats the data dir (once per broker). Resolves the time it took in ms. */
+  async format(): Promise<number> {
+    const t0 = performance.now();
     const fmt = runJava(
-      ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...common,
-        'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', props],
+      ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...this.#jvmArgs,
+        'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', this.#props],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const tail = new OutputTail();
     tail.attach(fmt);
-    const fmtEntry: LiveBroker = { child: fmt, dir };
+    const fmtEntry: LiveBroker = { child: fmt, dir: this.dir };
     live.add(fmtEntry);
     const killer = setTimeout(() => fmt.kill('SIGKILL'), 60_000);
     let result: { code: number | null; signal: NodeJS.Signals | null };
@@ -521,7 +578,6 @@ async function startJarBroker(opts: BrokerOptions): Promise<BrokerHandle> {
         fmt.once('close', (code, signal) => res({ code, signal }));
       });
     } catch (e) {
-      cleanupDir();
       throw new Error(`broker harness: cannot run java: ${(e as Error).message}`);
     } finally {
       clearTimeout(killer);
@@ -529,69 +585,164 @@ async function startJarBroker(opts: BrokerOptions): Promise<BrokerHandle> {
     }
     const { code, signal } = result;
     if (code !== 0) {
-      cleanupDir();
       throw new Error(`broker harness: kafka.tools.StorageTool format failed (${code ?? signal})\n${tail.text}`);
     }
-  }
-  const formatMs = performance.now() - t0;
-
-  // --- start --------------------------------------------------------------------------------------------------------
-  const t1 = performance.now();
-  const heap =
-    opts.profile === 'bench'
-      ? ['-Xms1g', '-Xmx1g', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-          '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15']
-      : ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
-  const child = runJava([...heap, ...common, 'kafka.Kafka', props], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const entry: LiveBroker = { child, dir };
-  live.add(entry);
-  const tail = new OutputTail();
-  tail.attach(child);
-  if (child.pid !== undefined) {
-    owner.java = child.pid; // with setpriv the pid stays the same: setpriv execs java
-    writeOwner();
+    return performance.now() - t0;
   }
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const hard = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-        await waitExit(child);
-        clearTimeout(hard);
-      }
-      live.delete(entry);
-      cleanupDir();
-    })());
+  /** Starts the broker JVM and waits until it is ready. Resolves the time it took in ms; on failure the JVM is
+   *  killed (the dir stays) and the error carries the broker's output tail. */
+  async launch(): Promise<number> {
+    await this.halt('SIGKILL'); // a JVM that died on its own since the last launch: forget it
+    const t0 = performance.now();
+    const child = runJava([...this.#heap, ...this.#jvmArgs, 'kafka.Kafka', this.#props], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#entry = { child, dir: this.dir };
+    live.add(this.#entry);
+    const tail = new OutputTail();
+    tail.attach(child);
+    if (child.pid !== undefined) {
+      this.#owner.java = child.pid; // with setpriv the pid stays the same: setpriv execs java
+      this.#writeOwner();
+    }
+    try {
+      const deadline = Date.now() + READY_DEADLINE_MS;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        (async () => {
+          await tail.ready();
+          await waitForPort('127.0.0.1', this.#port, deadline);
+        })(),
+        new Promise<never>((_, j) => {
+          child.once('error', (e) => j(new Error(`cannot run java: ${e.message}`)));
+          child.once('exit', (code, signal) => j(new Error(`kafka.Kafka exited during start-up (${code ?? signal})`)));
+          timer = setTimeout(
+            () => j(new Error(`kafka.Kafka not ready within ${READY_DEADLINE_MS / 1000} s`)),
+            READY_DEADLINE_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+    } catch (err) {
+      await this.halt('SIGKILL');
+      throw new Error(`broker harness: ${(err as Error).message}\n--- broker output (tail) ---\n${tail.text}`);
+    }
+    this.#ready = true;
+    return performance.now() - t0;
+  }
 
+  /** Stops the JVM (SIGTERM ends in SIGKILL after STOP_GRACE_MS) and waits for its exit; keeps the dir. */
+  async halt(signal: Signal): Promise<void> {
+    const entry = this.#entry;
+    this.#ready = false;
+    if (!entry) return;
+    const { child } = entry;
+    // No pid: spawn failed, so no 'close' may ever come.
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      const hard = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await waitExit(child);
+      clearTimeout(hard);
+    }
+    live.delete(entry);
+    this.#entry = undefined;
+    delete this.#owner.java;
+    this.#writeOwner();
+  }
+
+  /** Stops the JVM and removes the dir; final. */
+  async destroy(signal: Signal): Promise<void> {
+    await this.halt(signal);
+    rmSync(this.dir, { recursive: true, force: true });
+    ownDirs.delete(this.dir);
+  }
+}
+
+/** Creates, formats and starts a jars broker; removes it again if any step fails. */
+async function bootJarBroker(
+  opts: BrokerOptions,
+  pickPort: () => Promise<number>,
+): Promise<{ broker: JarBroker; timings: { totalMs: number; formatMs: number; startMs: number } }> {
+  const broker = await JarBroker.create(opts, pickPort);
   try {
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      (async () => {
-        await tail.ready();
-        await waitForPort('127.0.0.1', port, deadline);
-      })(),
-      new Promise<never>((_, j) => {
-        child.once('error', (e) => j(new Error(`cannot run java: ${e.message}`)));
-        child.once('exit', (code, signal) => j(new Error(`kafka.Kafka exited during start-up (${code ?? signal})`)));
-        timer = setTimeout(
-          () => j(new Error(`kafka.Kafka not ready within ${READY_DEADLINE_MS / 1000} s`)),
-          READY_DEADLINE_MS,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const formatMs = await broker.format();
+    const startMs = await broker.launch();
+    const totalMs = formatMs + startMs;
+    (opts.log ?? noop)(
+      `kafka ${kafkaVersionFromJars()} (jars) ready on ${broker.addr} in ${secs(totalMs)} ` +
+        `(format ${secs(formatMs)}, start ${secs(startMs)}${opts.profile === 'bench' ? ', bench profile' : ''})`,
+    );
+    return { broker, timings: { totalMs, formatMs, startMs } };
   } catch (err) {
-    await stop();
-    throw new Error(`broker harness: ${(err as Error).message}\n--- broker output (tail) ---\n${tail.text}`);
+    await broker.destroy('SIGKILL');
+    throw err;
   }
-  const startMs = performance.now() - t1;
-  const totalMs = formatMs + startMs;
-  const addr = `127.0.0.1:${port}`;
-  log(
-    `kafka ${version} (jars) ready on ${addr} in ${secs(totalMs)} ` +
-      `(format ${secs(formatMs)}, start ${secs(startMs)}${opts.profile === 'bench' ? ', bench profile' : ''})`,
-  );
-  return { brokers: [addr], source: 'jars', timings: { totalMs, formatMs, startMs }, stop };
+}
+
+async function startJarBroker(opts: BrokerOptions): Promise<BrokerHandle> {
+  const { broker, timings } = await bootJarBroker(opts, freePort);
+  let stopping: Promise<void> | undefined;
+  return { brokers: [broker.addr], source: 'jars', timings, stop: () => (stopping ??= broker.destroy('SIGTERM')) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// restartable jars broker (outage tests)
+
+export interface RestartableBroker {
+  readonly brokers: string[];
+  /** True while the JVM runs and has passed the readiness check. */
+  readonly isUp: boolean;
+  /** Timings of the first start (format + start), in ms. */
+  readonly timings: { totalMs: number; formatMs: number; startMs: number };
+  /** Stops the JVM and waits for its exit; the dir and ports stay for up(). Default SIGKILL: a crash-like outage. */
+  down(opts?: { signal?: 'SIGTERM' | 'SIGKILL' }): Promise<void>;
+  /** Starts the JVM again on the same server.properties and data dir (no re-format); resolves when it is ready. */
+  up(): Promise<void>;
+  /** Kills the JVM and removes the dir; final. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A private jars broker (never KAFKA_BROKERS or Docker) that can be taken down and brought back on the same address
+ * and data. Its ports lie below the ephemeral range, so nothing else picks them up during an outage; the rebind
+ * works although the killed JVM's connections leave TIME_WAIT entries on them, because Java listens with
+ * SO_REUSEADDR on Linux.
+ */
+export async function startRestartableBroker(opts: BrokerOptions = {}): Promise<RestartableBroker> {
+  const log = opts.log ?? noop;
+  const { broker, timings } = await bootJarBroker(opts, portBelowEphemeralRange);
+  let stopped = false;
+  // One transition at a time, in call order: an up() issued while down() runs must not start a second JVM.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = (op: () => Promise<void>): Promise<void> => {
+    const run = queue.then(op);
+    queue = run.catch(noop);
+    return run;
+  };
+  return {
+    brokers: [broker.addr],
+    timings,
+    get isUp() {
+      return broker.running;
+    },
+    down: ({ signal = 'SIGKILL' } = {}) =>
+      serial(async () => {
+        if (stopped) return;
+        const t0 = performance.now();
+        await broker.halt(signal);
+        log(`kafka on ${broker.addr} down (${signal}) in ${secs(performance.now() - t0)}`);
+      }),
+    up: () =>
+      serial(async () => {
+        if (stopped) throw new Error('broker harness: up() after stop()');
+        if (broker.running) return;
+        log(`kafka on ${broker.addr} up in ${secs(await broker.launch())}`);
+      }),
+    stop: () =>
+      serial(async () => {
+        if (stopped) return;
+        stopped = true;
+        await broker.destroy('SIGKILL');
+      }),
+  };
 }

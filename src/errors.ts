@@ -155,7 +155,9 @@ export class BrokerUnavailableError extends PartitaError {
   readonly atStart: boolean;
   constructor(brokers: string[], operation: string, waitedMs: number, atStart: boolean, options?: { cause?: unknown }) {
     const why = atStart ? 'cannot reach the Kafka brokers' : 'lost the Kafka brokers';
-    const cause = options?.cause instanceof Error ? `; last error: ${options.cause.message}` : '';
+    let root = options?.cause;
+    while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+    const cause = root instanceof Error ? `; last error: ${root.message}` : '';
     super(ErrorCodes.BROKER_UNAVAILABLE, `${why} ${brokers.join(', ')} (${operation}; tried for ${(waitedMs / 1000).toFixed(1)} s)${cause}`, options);
     this.brokers = brokers;
     this.operation = operation;

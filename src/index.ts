@@ -16,3 +16,4 @@ export type {
   KafkaClientFactory, KafkaClient, ClientOptions, ProducerPort, ReaderPort, AdminPort, GroupMemberPort, GroupHandlers, GroupMemberOptions,
   KafkaRecord, OutRecord, ProduceAck, Watermarks, TopicOffset, ReadOptions, TopicSpec, GroupDescription, GroupMemberInfo,
 } from './kafka/ports.js';
+export { humanLogger, formatLine, type Logger } from './logger.js';

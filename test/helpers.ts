@@ -20,12 +20,13 @@ export function unique(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-export function kafka(): InstanceType<typeof Kafka> {
-  return new Kafka({ clientId: unique('test'), brokers: brokers(), logLevel: logLevel.NOTHING });
+export function kafka(on: string[] = brokers()): InstanceType<typeof Kafka> {
+  return new Kafka({ clientId: unique('test'), brokers: on, logLevel: logLevel.NOTHING });
 }
 
-export async function createTopics(topics: { topic: string; partitions: number; compact?: boolean }[]): Promise<void> {
-  const admin = kafka().admin();
+/** Creates topics on the shared broker (or on `on`) and waits until every partition has a leader. */
+export async function createTopics(topics: { topic: string; partitions: number; compact?: boolean }[], on: string[] = brokers()): Promise<void> {
+  const admin = kafka(on).admin();
   await admin.connect();
   try {
     try {

@@ -15,6 +15,7 @@ export interface HealthOptions {
 }
 
 const BACKOFF_MIN_MS = 100;
+const QUIET_MS = 1000;
 const BACKOFF_MAX_MS = 2000;
 
 export class BrokerHealth {
@@ -25,6 +26,7 @@ export class BrokerHealth {
   #everConnected = false;
   #downSince: number | undefined;
   #lastError: unknown;
+  #warned = false;
 
   constructor(options: HealthOptions) {
     this.#o = options;
@@ -39,8 +41,9 @@ export class BrokerHealth {
 
   /** A call reached the broker. */
   ok(): void {
-    if (this.#downSince !== undefined && this.#everConnected) {
-      this.#o.logger.info({ brokers: this.brokers, downMs: this.#now() - this.#downSince }, 'broker reachable again');
+    if (this.#warned) {
+      this.#o.logger.info({ brokers: this.brokers, downMs: this.#now() - this.#downSince! }, 'Kafka is answering again');
+      this.#warned = false;
     }
     this.#downSince = undefined;
     this.#everConnected = true;
@@ -59,12 +62,12 @@ export class BrokerHealth {
    */
   failed(operation: string, err: unknown): void {
     this.#lastError = err;
-    if (this.#downSince === undefined) {
-      this.#downSince = this.#now();
-      if (this.#everConnected) {
-        this.#o.logger.warn({ brokers: this.brokers, operation, err: describe(err), retryForMs: this.#o.brokerOutageMs },
-          'broker unreachable; retrying');
-      }
+    this.#downSince ??= this.#now();
+    // A blip (a coordinator loading, a leader moving) is retried quietly; an outage gets one line.
+    if (this.#everConnected && !this.#warned && this.#now() - this.#downSince >= QUIET_MS) {
+      this.#warned = true;
+      this.#o.logger.warn({ brokers: this.brokers, operation, err: describe(err), retryForMs: this.#o.brokerOutageMs },
+        'Kafka is not answering; retrying');
     }
     if (this.remainingMs() <= 0) throw this.unavailable(operation);
   }

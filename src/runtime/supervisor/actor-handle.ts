@@ -156,7 +156,7 @@ export class ActorHandle {
     this.recovery = stats;
     stats.records = await this.#readChangelog(from, wm.high);
     stats.ms = Date.now() - started;
-    this.#d.log.info({ partition: this.partition, ...stats }, 'table partition recovered');
+    this.#d.log.debug({ partition: this.partition, ...stats }, 'table partition recovered');
   }
 
   /** Streams changelog records [from, to) into the actor's store; resolves when all are applied. */

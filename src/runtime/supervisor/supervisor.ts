@@ -31,6 +31,8 @@ export class Supervisor {
   #partitionCounts = new Map<string, number>();
   #npar = 0;
   #joined = false;
+  /** The current assignment's "recovered" line was logged. */
+  #announced = false;
   #error: Error | undefined;
   #readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #commitTimer: NodeJS.Timeout | undefined;
@@ -172,6 +174,7 @@ export class Supervisor {
       void this.#open(h);
     }
     this.#joined = true;
+    this.#announced = false;
     this.#log.info({ partitions }, 'assignment');
     this.#o.onRebalance?.({ partitions: [...partitions] });
     this.#checkReady();
@@ -278,7 +281,17 @@ export class Supervisor {
   }
 
   #checkReady(): void {
-    if (this.#readyWaiters.length === 0 || !this.#isReady()) return;
+    if (!this.#isReady()) return;
+    if (!this.#announced) {
+      // One line per assignment, once every partition is recovered (not one per partition).
+      this.#announced = true;
+      const hs = [...this.#handles.values()];
+      this.#log.info({
+        partitions: hs.map((h) => h.partition),
+        recoveredRecords: hs.reduce((n, h) => n + (h.recovery?.records ?? 0) + (h.recovery?.caughtUp ?? 0), 0),
+        recoveryMs: Math.max(0, ...hs.map((h) => h.recovery?.ms ?? 0)),
+      }, 'partitions recovered and processing');
+    }
     for (const w of this.#readyWaiters.splice(0)) w.resolve();
   }
 
