@@ -3,7 +3,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTopics, tempDir, unique, waitFor } from './helpers.js';
-import { actors, emitCounts, getAnywhere, merge, processed, start, tableOf, waitProcessed } from './processor-helpers.js';
+import { actors, captureLogger, emitCounts, getAnywhere, merge, processed, start, tableOf, waitProcessed } from './processor-helpers.js';
 import type { Processor } from '../src/index.js';
 
 test('a processor process killed with SIGKILL mid-stream loses nothing: the restart replays from the last commit', async (t) => {
@@ -29,7 +29,13 @@ test('a processor process killed with SIGKILL mid-stream loses nothing: the rest
   child.kill('SIGKILL');
   t.is(await exited, 'SIGKILL');
 
-  const { p, done } = await start({ group: url, workers: 2, storagePath, sessionTimeoutMs: 6000 }, t);
+  const log = captureLogger();
+  const joinStarted = Date.now();
+  const { p, done } = await start({ group: url, workers: 2, storagePath, sessionTimeoutMs: 6000, logger: log.logger }, t);
+  // The killed member holds the group until its session expires: the log says so instead of waiting silently.
+  const waiting = log.records.find((r) => r.msg.includes('member(s) that have not left'));
+  t.truthy(waiting, `the wait for the dead member is logged (got: ${log.records.map((r) => r.msg).join(' | ')})`);
+  t.log(`joined ${Date.now() - joinStarted} ms after the restart; logged: ${waiting?.msg}`);
   await waitFor('all input to be committed', async () => {
     const lag = actors(p).every((a) => Object.values((a as unknown as { lag: Record<string, number> }).lag).every((l) => l === 0));
     return lag && actors(p).length === 4 && processed(p) > 0;

@@ -1,4 +1,5 @@
 import type { ExecutionContext } from 'ava';
+import { pino, type Logger } from 'pino';
 import { Emitter, Processor, codecs, type ProcessorOptions } from '../src/index.js';
 import { brokers, kafka, waitFor } from './helpers.js';
 
@@ -79,4 +80,11 @@ export async function committed(group: string, topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A pino logger that keeps every record (info and up) for the test to inspect. */
+export function captureLogger(): { logger: Logger; records: { level: number; msg: string }[] } {
+  const records: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as { level: number; msg: string }) });
+  return { logger, records };
 }

@@ -16,6 +16,7 @@ export interface HealthOptions {
 
 const BACKOFF_MIN_MS = 100;
 const QUIET_MS = 1000;
+const MIN_ATTEMPT_MS = 3000;
 const BACKOFF_MAX_MS = 2000;
 
 export class BrokerHealth {
@@ -86,7 +87,9 @@ export class BrokerHealth {
     for (let attempt = 0; ; attempt++) {
       if (opts.closed?.()) throw new StoppedError(`${operation}: the client is closed`);
       try {
-        const value = await raceDeadline(op(), this.remainingMs(), () => this.unavailable(operation));
+        // Every call gets one real attempt, also when an outage already used up the bound: a
+        // view that reconnects after the bound must be able to notice that the broker is back.
+        const value = await raceDeadline(op(), this.remainingMs() > 0 ? this.remainingMs() : MIN_ATTEMPT_MS, () => this.unavailable(operation));
         this.ok();
         return value;
       } catch (err) {

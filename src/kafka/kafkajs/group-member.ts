@@ -227,8 +227,9 @@ export class KafkajsGroupMember implements GroupMemberPort {
 
   async #restart(): Promise<void> {
     if (!this.life.is('restarting')) return;
-    // The crashed member's session would hold up our join until it expires: leave it first.
-    await this.#leaveStale();
+    // The crashed member's session would hold up our join until it expires: leave it first (and
+    // any member under our client id the coordinator lists: a crash mid-join leaves one we never learnt).
+    await this.#leaveStale(true);
     if (!this.life.is('restarting')) return;
     this.life.to('joining');
     await this.#spawn();
