@@ -1,5 +1,7 @@
 export { Processor, type ProcessorOptions, type RunOptions } from './processor.js';
 export { Emitter, type EmitterOptions, type EmitOptions as EmitterEmitOptions } from './emitter.js';
+export { View, type ViewOptions, type ViewStats, type ViewPartitionStats, type ViewState, type ViewUpdate } from './view.js';
+export type { RecoveryStats } from './table/partition-table.js';
 export {
   defineGroup, input, inputs, output, persist, loop, join, lookup, visitor, GroupGraph,
   type Callback, type Edge, type InputEdge, type OutputEdge, type PersistEdge, type LoopEdge, type JoinEdge, type LookupEdge, type VisitorEdge,

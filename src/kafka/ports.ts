@@ -159,6 +159,8 @@ export interface KafkaClient {
   reader(): ReaderPort;
   admin(): AdminPort;
   groupMember(options: GroupMemberOptions): GroupMemberPort;
+  /** True while calls fail and are being retried (an outage in progress). */
+  isDown(): boolean;
 }
 
 export type KafkaClientFactory = (options: ClientOptions) => KafkaClient;

@@ -85,3 +85,18 @@ export const MEMBER_TRANSITIONS: Record<MemberState, readonly MemberState[]> = {
   stopping: ['stopped'],
   stopped: [],
 };
+
+/**
+ * A view (and each of its partitions). 'connecting' is a partition state and what `view.state`
+ * reports while Kafka does not answer; the view itself moves on this table.
+ */
+export type ViewState = 'idle' | 'initializing' | 'connecting' | 'catching-up' | 'running' | 'stopped' | 'failed';
+export const VIEW_TRANSITIONS: Record<ViewState, readonly ViewState[]> = {
+  idle: ['initializing', 'stopped'],
+  initializing: ['catching-up', 'stopped', 'failed'],
+  connecting: [],
+  'catching-up': ['running', 'stopped', 'failed'],
+  running: ['stopped', 'failed'],
+  stopped: [],
+  failed: [],
+};

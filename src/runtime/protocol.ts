@@ -15,6 +15,8 @@ export interface ActorInit {
   group: string;
   partition: number;
   tableTopic: string;
+  /** Tables joined by the group (co-partitioned): partition p of each is held by actor p. */
+  joins: string[];
   loopTopic: string;
   nilHandling: NilHandling;
   storage: StorageSpec;
@@ -43,9 +45,9 @@ export type HostToSupervisor =
 
 export type SupervisorToActor =
   /** Wipe local state (checkpoint beyond the changelog: topic recreated). */
-  | { kind: 'wipe' }
+  | { kind: 'wipe'; table: string }
   /** Changelog records to apply, in order. */
-  | { kind: 'recover-batch'; buffer: ArrayBuffer }
+  | { kind: 'recover-batch'; table: string; buffer: ArrayBuffer }
   /** The changelog was read up to its high-water mark: start processing. */
   | { kind: 'recover-done' }
   /** Input records (inputs and loop), in partition order per topic. */
@@ -65,8 +67,9 @@ export interface DoneOffset {
 }
 
 export type ActorToSupervisor =
-  | { kind: 'opened'; checkpoint: number | null }
-  | { kind: 'recover-applied'; records: number; checkpoint: number | null }
+  /** The stores are open; their checkpoints by table topic (null: empty). */
+  | { kind: 'opened'; checkpoints: Record<string, number | null> }
+  | { kind: 'recover-applied'; table: string }
   | { kind: 'running' }
   /**
    * Effects of processing: emits, table writes and loopbacks packed in `buffer`; `done` are

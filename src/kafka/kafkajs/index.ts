@@ -34,6 +34,10 @@ class KafkajsClient implements KafkaClient {
     return new KafkajsAdminPort(this.#kafka, this.#health);
   }
 
+  isDown(): boolean {
+    return this.#health.down;
+  }
+
   groupMember(options: GroupMemberOptions): GroupMemberPort {
     return new KafkajsGroupMember(options, { brokers: this.brokers, clientId: this.#o.clientId, logger: this.#o.logger, health: this.#health });
   }

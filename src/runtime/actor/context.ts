@@ -11,6 +11,7 @@ export interface ContextHost {
   emit(topic: string, key: string, value: unknown, ts: number, options?: EmitOptions): void;
   loopback(key: string, value: unknown, ts: number, options?: EmitOptions): void;
   defer(): (err?: unknown) => void;
+  joinGet(table: string, key: string): unknown;
   notSupported(what: string): never;
 }
 
@@ -61,7 +62,7 @@ export class RecordContext implements Context {
     this.#host.loopback(key, value, this.#ts, options);
   }
   join(table: string): unknown {
-    return this.#host.notSupported(`ctx.join('${table}')`);
+    return this.#host.joinGet(table, this.key);
   }
   lookup(table: string, _key: string): unknown {
     return this.#host.notSupported(`ctx.lookup('${table}')`);

@@ -52,7 +52,11 @@ export class PartitionActor implements ContextHost {
   readonly #loopCodec: Codec<unknown> | undefined;
   readonly #defaultHeaders: Headers | undefined;
   readonly #life: Lifecycle<ActorState>;
+  /** The group table's store. */
   #store: PartitionStore | undefined;
+  /** Every store by table topic: the group table's and each joined table's (read-only here). */
+  readonly #stores = new Map<string, PartitionStore>();
+  readonly #joins = new Map<string, Codec<unknown>>();
   /** Un-acked table writes; reads see them first. */
   readonly #overlay = new Map<string, { value: Uint8Array | null; batch: number }>();
   readonly #sent = new Map<number, SentBatch>();
@@ -78,6 +82,7 @@ export class PartitionActor implements ContextHost {
     this.#loopCodec = loop?.codec;
     for (const o of graph.outputs) this.#outputs.set(o.topic, o.codec);
     this.#persist = graph.persist?.codec;
+    for (const j of graph.joins) this.#joins.set(j.table, j.codec);
     this.#defaultHeaders = init.defaultHeaders;
     this.#batch = this.#newBatch();
     port.on('message', (m: SupervisorToActor) => this.#onMessage(m));
@@ -87,8 +92,12 @@ export class PartitionActor implements ContextHost {
   start(): void {
     try {
       this.#store = openStore(this.#init.storage, this.#init.tableTopic, this.partition);
+      this.#stores.set(this.#init.tableTopic, this.#store);
+      for (const table of this.#init.joins) this.#stores.set(table, openStore(this.#init.storage, table, this.partition));
       this.#life.to('recovering');
-      this.#post({ kind: 'opened', checkpoint: this.#store.checkpoint() });
+      const checkpoints: Record<string, number | null> = {};
+      for (const [table, store] of this.#stores) checkpoints[table] = store.checkpoint();
+      this.#post({ kind: 'opened', checkpoints });
     } catch (err) {
       this.#failWith(err);
     }
@@ -101,14 +110,13 @@ export class PartitionActor implements ContextHost {
   #onMessage(m: SupervisorToActor): void {
     switch (m.kind) {
       case 'wipe':
-        this.#chain(() => this.#store!.clear());
+        this.#chain(() => this.#storeOf(m.table).clear());
         return;
       case 'recover-batch':
         this.#chain(async () => {
           const recs = readBatch(m.buffer);
-          if (recs.length === 0) return;
-          await this.#store!.apply(recs.map((r) => [keyString(r.key), r.value] as const), recs[recs.length - 1]!.offset);
-          this.#post({ kind: 'recover-applied', records: recs.length, checkpoint: this.#store!.checkpoint() });
+          if (recs.length > 0) await this.#storeOf(m.table).apply(recs.map((r) => [keyString(r.key), r.value] as const), recs[recs.length - 1]!.offset);
+          this.#post({ kind: 'recover-applied', table: m.table });
         });
         return;
       case 'recover-done':
@@ -154,6 +162,12 @@ export class PartitionActor implements ContextHost {
         `group '${this.group}' table '${this.#init.tableTopic}' partition ${this.partition}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       this.#failWith(e);
     });
+  }
+
+  #storeOf(table: string): PartitionStore {
+    const store = this.#stores.get(table);
+    if (!store) throw new StorageError(`group '${this.group}' partition ${this.partition}: no store for table '${table}'`);
+    return store;
   }
 
   #newBatch(): OpenBatch {
@@ -287,10 +301,12 @@ export class PartitionActor implements ContextHost {
   async #close(seq: number): Promise<void> {
     this.#closing = true;
     await this.#applying;
-    try {
-      await this.#store?.close();
-    } catch {
-      // closing is best effort; the data is already committed
+    for (const store of this.#stores.values()) {
+      try {
+        await store.close();
+      } catch {
+        // closing is best effort; the data is already committed
+      }
     }
     if (this.#life.can('closed')) this.#life.to('closed');
     this.#post({ kind: 'closed', seq });
@@ -383,6 +399,13 @@ export class PartitionActor implements ContextHost {
         b.holds--; // released before its batch was flushed
       }
     };
+  }
+
+  joinGet(table: string, key: string): unknown {
+    const codec = this.#joins.get(table);
+    if (!codec) throw new NotFoundError(`ctx.join: '${table}' is not a joined table of group '${this.group}' (add join('${table}', codec))`);
+    const bytes = this.#stores.get(table)!.get(key);
+    return bytes === undefined ? undefined : decodeWith(codec, bytes);
   }
 
   notSupported(what: string): never {

@@ -9,13 +9,18 @@ import type { Logger } from '../../logger.js';
 import type { ActorToSupervisor, DoneOffset, SupervisorToActor } from '../protocol.js';
 import { BatchWriter, readBatch, RecordKind } from '../wire.js';
 import { Mailbox } from './mailbox.js';
+import { PartitionTable, type RecoveryStats, type TableSink } from '../../table/partition-table.js';
 
 export interface HandleDeps {
   group: string;
   tableTopic: string;
   hasTable: boolean;
+  /** Joined tables: restored before any input, then followed. */
+  joins: string[];
   producer: ProducerPort;
   reader: ReaderPort;
+  /** A reader of its own for this handle's followers (a long poll would hold up a shared one). */
+  newReader(): ReaderPort;
   hasher: Hasher;
   partitionsOf(topic: string): number;
   log: Logger;
@@ -38,17 +43,7 @@ interface PendingBatch {
   holds: number;
 }
 
-export interface RecoveryStats {
-  /** Changelog checkpoint found in local storage (null: none). */
-  checkpoint: number | null;
-  from: number;
-  to: number;
-  records: number;
-  ms: number;
-  wiped: boolean;
-  /** Changelog records written by a previous owner after recovery, applied before the first input. */
-  caughtUp: number;
-}
+export type { RecoveryStats };
 
 const EMPTY_KEY = new Uint8Array(0);
 
@@ -56,7 +51,6 @@ export class ActorHandle {
   readonly partition: number;
   state: HandleState = 'waiting';
   host = -1;
-  recovery: RecoveryStats | undefined;
   processed = 0;
   inflight = 0;
   readonly #d: HandleDeps;
@@ -81,6 +75,12 @@ export class ActorHandle {
   #seq = 0;
   #drained: (() => void) | undefined;
   readonly #samples: [number, number][] = [];
+  /** The group table and the joined tables of this partition, by topic. */
+  readonly #tables = new Map<string, PartitionTable>();
+  /** Ends restores and followers when the handle stops. */
+  readonly #abort = new AbortController();
+  #followReader: ReaderPort | undefined;
+  #following: Promise<unknown> = Promise.resolve();
 
   constructor(partition: number, deps: HandleDeps) {
     this.partition = partition;
@@ -96,12 +96,58 @@ export class ActorHandle {
     const opened = await this.#mail.next('opened');
     if (this.state !== 'opening') return; // stopped meanwhile
     this.#set('recovering');
-    await this.#recover(opened.checkpoint);
+    const { tableTopic, hasTable, joins, reader, log } = this.#d;
+    for (const topic of [...(hasTable ? [tableTopic] : []), ...joins]) {
+      const sink = this.#actorSink(topic, opened.checkpoints[topic] ?? null);
+      this.#tables.set(topic, new PartitionTable({ reader, topic, partition: this.partition, sink, log }));
+    }
+    await Promise.all([...this.#tables.values()].map((t) => t.restore(this.#abort.signal)));
     if ((this.state as HandleState) !== 'recovering') return;
+    this.#followJoins();
     this.#post({ kind: 'recover-done' });
     await this.#mail.next('running');
     if ((this.state as HandleState) === 'recovering') this.#set('running');
     if (this.#buffered.length > 0) this.#catchUp();
+  }
+
+  /** The group table's recovery (what stats and logs report). */
+  get recovery(): RecoveryStats | undefined {
+    return this.#tables.get(this.#d.tableTopic)?.recovery;
+  }
+
+  /** Joined tables keep following their changelog while the actor processes input. */
+  #followJoins(): void {
+    if (this.#d.joins.length === 0) return;
+    const reader = this.#d.newReader();
+    this.#followReader = reader;
+    const follows = this.#d.joins.map((topic) => {
+      const restored = this.#tables.get(topic)!;
+      const follower = new PartitionTable({ reader, topic, partition: this.partition, sink: this.#actorSink(topic, null), log: this.#d.log });
+      follower.position = restored.position;
+      follower.recovery = restored.recovery;
+      this.#tables.set(topic, follower);
+      return follower.follow(this.#abort.signal);
+    });
+    this.#following = Promise.all(follows).catch((err: unknown) => {
+      if (this.#accepting) this.#d.fail(err as Error);
+    });
+  }
+
+  /** A sink into the actor's store of `table`: batches posted in order, each acked once applied. */
+  #actorSink(table: string, checkpoint: number | null): TableSink {
+    return {
+      checkpoint: () => checkpoint,
+      wipe: async () => this.#post({ kind: 'wipe', table }),
+      apply: async (records) => {
+        const w = new BatchWriter(64 * 1024);
+        for (const r of records) {
+          w.add({ kind: RecordKind.Table, topic: table, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: undefined });
+        }
+        const buffer = w.finish();
+        this.#post({ kind: 'recover-batch', table, buffer }, [buffer]);
+        await this.#mail!.next('recover-applied');
+      },
+    };
   }
 
   /**
@@ -116,14 +162,10 @@ export class ActorHandle {
     this.#catchingUp = true;
     void (async () => {
       try {
-        if (this.#d.hasTable && this.recovery) {
-          const wm = await this.#d.reader.watermarks(this.#d.tableTopic, this.partition);
-          if (wm.high > this.recovery.to) {
-            this.#d.log.info({ partition: this.partition, from: this.recovery.to, to: wm.high }, 'catching up changelog writes of the previous owner');
-            const n = await this.#readChangelog(this.recovery.to, wm.high);
-            this.recovery.caughtUp = n;
-            this.recovery.to = wm.high;
-          }
+        const table = this.#tables.get(this.#d.tableTopic);
+        if (table) {
+          const n = await table.catchUp(this.#abort.signal);
+          if (n > 0) this.#d.log.info({ partition: this.partition, records: n }, 'caught up changelog writes of the previous owner');
         }
         this.#caughtUp = true;
         if (!this.#accepting) return;
@@ -136,50 +178,6 @@ export class ActorHandle {
         if (this.#accepting) this.#d.fail(err as Error);
       }
     })();
-  }
-
-  async #recover(checkpoint: number | null): Promise<void> {
-    const started = Date.now();
-    const { reader, tableTopic, hasTable } = this.#d;
-    if (!hasTable) return;
-    const wm = await reader.watermarks(tableTopic, this.partition);
-    let wiped = false;
-    if (checkpoint !== null && checkpoint >= wm.high) {
-      this.#d.log.warn({ partition: this.partition, checkpoint, highWatermark: wm.high, table: tableTopic },
-        'local checkpoint is beyond the changelog (topic recreated?): wiping local state and rebuilding');
-      this.#post({ kind: 'wipe' });
-      checkpoint = null;
-      wiped = true;
-    }
-    const from = checkpoint === null ? wm.low : Math.max(checkpoint + 1, wm.low);
-    const stats: RecoveryStats = { checkpoint, from, to: wm.high, records: 0, ms: 0, wiped, caughtUp: 0 };
-    this.recovery = stats;
-    stats.records = await this.#readChangelog(from, wm.high);
-    stats.ms = Date.now() - started;
-    this.#d.log.debug({ partition: this.partition, ...stats }, 'table partition recovered');
-  }
-
-  /** Streams changelog records [from, to) into the actor's store; resolves when all are applied. */
-  async #readChangelog(from: number, to: number): Promise<number> {
-    const { reader, tableTopic } = this.#d;
-    let outstanding = 0;
-    let records = 0;
-    for await (const chunk of reader.read(tableTopic, this.partition, { from, to })) {
-      if (!this.#accepting) break;
-      const w = new BatchWriter(64 * 1024);
-      for (const r of chunk) {
-        w.add({ kind: RecordKind.Table, topic: tableTopic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: undefined });
-      }
-      const buffer = w.finish();
-      this.#post({ kind: 'recover-batch', buffer }, [buffer]);
-      records += chunk.length;
-      if (++outstanding >= 2) {
-        await this.#mail!.next('recover-applied');
-        outstanding--;
-      }
-    }
-    while (outstanding-- > 0) await this.#mail!.next('recover-applied');
-    return records;
   }
 
   /** Input records fetched for this partition. Records already sent are skipped (refetch after a rejoin). */
@@ -363,6 +361,7 @@ export class ActorHandle {
   async stop(): Promise<void> {
     if (this.state === 'closed') return;
     this.#accepting = false;
+    this.#abort.abort();
     this.#buffered = [];
     if (this.state !== 'failed') this.#set('stopping');
     const deadline = Date.now() + this.#d.stopTimeoutMs;
@@ -382,6 +381,8 @@ export class ActorHandle {
     } else {
       await within(this.#produce, 'producing effects');
     }
+    await this.#following;
+    await this.#followReader?.close();
     this.#port?.close();
     this.state = 'closed';
   }
@@ -390,6 +391,7 @@ export class ActorHandle {
   kill(err: Error): void {
     this.#dead = err;
     this.#accepting = false;
+    this.#abort.abort();
     this.#mail?.kill(err);
   }
 

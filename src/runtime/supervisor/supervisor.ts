@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { keyBytes, decodeWith } from '../../codec/codec.js';
 import { BrokerUnavailableError, NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
 import type { GroupGraph } from '../../graph/define-group.js';
-import type { GroupMemberPort, KafkaRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
+import type { GroupMemberPort, KafkaClient, KafkaRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
 import { TopicManager } from '../../kafka/topic-manager.js';
 import type { Logger } from '../../logger.js';
 import { Lifecycle, PROCESSOR_TRANSITIONS, type ProcessorState } from '../lifecycle.js';
@@ -24,6 +24,7 @@ export class Supervisor {
   /** Handles being stopped: their last offsets still need committing. */
   readonly #leaving = new Set<ActorHandle>();
   #pool: ActorPool | undefined;
+  #client: KafkaClient | undefined;
   #consumer: GroupMemberPort | undefined;
   #producer: ProducerPort | undefined;
   #reader: ReaderPort | undefined;
@@ -79,10 +80,12 @@ export class Supervisor {
       brokerOutageMs: o.brokerOutageMs,
       connectTimeoutMs: o.connectTimeoutMs,
     });
+    this.#client = client;
     this.#topics = new TopicManager(client.admin(), this.#log, o.topics);
     const inputs = g.inputTopics();
-    const copartitioned = [...inputs];
-    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs`);
+    // Partition p of every input and every joined table meets in actor p.
+    const copartitioned = [...inputs, ...g.joins.map((j) => j.table)];
+    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs${g.joins.length > 0 ? ' and joined tables' : ''}`);
     const tableT = o.tableTopic;
     const loopT = o.loopTopic;
     if (g.loop) await this.#topics.ensureStream(loopT, this.#npar);
@@ -139,8 +142,10 @@ export class Supervisor {
       group: this.#graph.group,
       tableTopic: this.#o.tableTopic,
       hasTable: this.#graph.persist !== undefined,
+      joins: this.#graph.joins.map((j) => j.table),
       producer: this.#producer!,
       reader: this.#reader!,
+      newReader: () => this.#client!.reader(),
       hasher: this.#o.hasher,
       partitionsOf: (t) => this.#partitionCounts.get(t) ?? 1,
       log: this.#log,
@@ -189,6 +194,7 @@ export class Supervisor {
         group: this.#graph.group,
         partition: h.partition,
         tableTopic: this.#o.tableTopic,
+        joins: this.#graph.joins.map((j) => j.table),
         loopTopic: this.#o.loopTopic,
         nilHandling: this.#o.nilHandling,
         storage: this.#o.storage,
@@ -285,7 +291,7 @@ export class Supervisor {
     if (!this.#announced) {
       // One line per assignment, once every partition is recovered (not one per partition).
       this.#announced = true;
-      const hs = [...this.#handles.values()];
+      const hs = [...this.#handles.values()].sort((a, b) => a.partition - b.partition);
       this.#log.info({
         partitions: hs.map((h) => h.partition),
         recoveredRecords: hs.reduce((n, h) => n + (h.recovery?.records ?? 0) + (h.recovery?.caughtUp ?? 0), 0),
