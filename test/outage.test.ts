@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startRestartableBroker, type RestartableBroker } from '../scripts/broker.js';
-import { BrokerUnavailableError, Emitter, ErrorCodes, Processor, codecs } from '../src/index.js';
+import { BrokerUnavailableError, Emitter, ErrorCodes, Processor, View, codecs, type ViewState } from '../src/index.js';
 import { createTopics, tempDir, unique, waitFor } from './helpers.js';
 import { actors, processed } from './processor-helpers.js';
 
 const OUTAGE_MS = 30_000;
-const SCENARIOS = 3;
+const SCENARIOS = 4;
 
 class Outage {
   readonly broker: Promise<RestartableBroker>;
@@ -206,4 +206,37 @@ test('an outage longer than brokerOutageMs: run() rejects with BrokerUnavailable
   await waitFor('every emitted record to be counted after the restart', () => tableAtLeast(again, emitted), 120_000, 500);
   await again.stop();
   await doneAgain;
+});
+
+test('a View with autoReconnect serves its last values while connecting through the outage, then follows new writes; run() does not reject', async (t) => {
+  const brokers = await outage.addresses();
+  const table = unique('viewed-table');
+  await createTopics([{ topic: table, partitions: 6, compact: true }], brokers);
+  const writer = new Emitter({ brokers, topic: table, codec: codecs.json<number>() });
+  await Promise.all(Array.from({ length: 200 }, (_, i) => writer.emit(`key-${i}`, i)));
+  const view = new View({ brokers, table, codec: codecs.json<number>(), storagePath: tempDir(t), autoReconnect: true });
+  let rejected: unknown;
+  const running = view.run().catch((err: unknown) => (rejected = err));
+  t.teardown(() => view.stop());
+  await view.ready();
+  t.is(await view.get('key-42'), 42);
+  const seen = new Set<ViewState>();
+  const watch = setInterval(() => seen.add(view.state), 50);
+  t.teardown(() => clearInterval(watch));
+  outage.arm();
+  await outage.down;
+  await waitFor('the view to report connecting', () => view.state === 'connecting', 20_000, 50);
+  t.is(await view.get('key-42'), 42, 'serves its last values while connecting');
+  t.is(await view.get('key-199'), 199);
+  await outage.up;
+  await Promise.all(Array.from({ length: 200 }, (_, i) => writer.emit(`key-${i}`, i + 1000)));
+  await writer.close();
+  await waitFor('the view to follow the writes made after the outage', async () => (await view.get('key-0')) === 1000 && (await view.get('key-199')) === 1199, 60_000, 100);
+  await waitFor('the view to be running again', () => view.state === 'running', 30_000, 50);
+  clearInterval(watch);
+  t.true(seen.has('connecting') && seen.has('running'), [...seen].join(','));
+  t.is(rejected, undefined, 'run() did not reject');
+  await view.stop();
+  await running;
+  t.is(rejected, undefined);
 });

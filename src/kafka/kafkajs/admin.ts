@@ -42,6 +42,7 @@ export class KafkajsAdminPort implements AdminPort {
   }
 
   async createTopic(spec: TopicSpec): Promise<void> {
+    let failure: unknown;
     try {
       await this.#call(`create topic ${spec.topic}`, (admin) => admin.createTopics({
         waitForLeaders: true,
@@ -53,13 +54,17 @@ export class KafkajsAdminPort implements AdminPort {
         }],
       }));
     } catch (err) {
-      // Another instance may have created it, or the create went through but its metadata was
-      // slow to appear (kafkajs gives up after 5 s on a busy broker): accept the topic once listed.
-      const deadline = Date.now() + 15_000;
-      while (!(await this.partitionCounts([spec.topic])).has(spec.topic)) {
-        if (Date.now() > deadline) throw new TopicError(spec.topic, `cannot create topic '${spec.topic}': ${(err as Error).message}`, { cause: err });
-        await delay(200);
+      failure = err;
+    }
+    // Another instance may have created it, or the create went through but its metadata is slow
+    // to appear (kafkajs gives up after 5 s on a busy broker; KRaft publishes metadata
+    // asynchronously): done once the topic is listed with its partitions.
+    const deadline = Date.now() + 15_000;
+    while ((await this.partitionCounts([spec.topic])).get(spec.topic) === undefined) {
+      if (Date.now() > deadline) {
+        throw new TopicError(spec.topic, `cannot create topic '${spec.topic}': ${failure instanceof Error ? failure.message : 'it did not appear in the metadata'}`, { cause: failure });
       }
+      await delay(100);
     }
   }
 

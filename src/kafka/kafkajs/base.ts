@@ -27,6 +27,10 @@ export class SocketGate {
     }
     const socket = net.connect({ host, port }, onConnect);
     socket.setKeepAlive(true, 60_000);
+    // kafkajs unrefs a socket on every disconnect, also one that never connected: Node then
+    // queues a 'connect' listener per call (MaxListenersExceededWarning during an outage).
+    const unref = socket.unref.bind(socket);
+    socket.unref = () => (socket.destroyed ? socket : unref());
     this.#open.add(socket);
     socket.once('close', () => this.#open.delete(socket));
     return socket;
