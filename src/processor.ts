@@ -121,9 +121,6 @@ export class Processor {
     const o = this.#opts;
     const naming = { ...(o.tableSuffix !== undefined ? { tableSuffix: o.tableSuffix } : {}), ...(o.loopSuffix !== undefined ? { loopSuffix: o.loopSuffix } : {}) };
     graph.validateNaming(naming);
-    if (graph.lookups.length > 0) {
-      throw new NotSupportedError(`Processor(${graph.group}): lookup edges are validated but cannot run yet in this version`);
-    }
     const storagePath = resolvePath(o.storagePath ?? `./.partita/${graph.group}`);
     return {
       brokers: o.brokers,

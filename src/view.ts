@@ -79,6 +79,8 @@ const RECONNECT_MAX_MS = 30_000;
 /** A table partition of the view: its store, its feed, and its own state. */
 class ViewPartition {
   state: ViewState = 'initializing';
+  /** Key count when the store was closed (it cannot be asked after). */
+  keysAtClose: number | undefined;
   readonly table: PartitionTable;
   constructor(readonly partition: number, readonly store: PartitionStore, reader: ReaderPort, topic: string, sink: TableSink, log: Logger) {
     this.table = new PartitionTable({ reader, topic, partition, sink, log });
@@ -301,7 +303,7 @@ export class View<T> {
           position: p.table.position,
           highWatermark: hwm,
           lag: hwm === null ? null : Math.max(0, hwm - p.table.position),
-          keys: p.store.count(),
+          keys: p.keysAtClose ?? p.store.count(),
           recovery: p.table.recovery ?? null,
           followed: p.table.followed,
         };
@@ -320,6 +322,7 @@ export class View<T> {
     await Promise.all(this.#readers.map((r) => r.close().catch(() => undefined)));
     for (const p of this.#parts) {
       p.state = 'stopped';
+      p.keysAtClose = p.store.count();
       await p.store.close().catch(() => undefined);
     }
     this.life.to(this.#error ? 'failed' : 'stopped');

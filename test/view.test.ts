@@ -1,10 +1,13 @@
 // Views of a processor's table, and joins: the table-partition mechanism read from a second
 // place (a View in this process) and from inside actors (a joined table).
 import test from 'ava';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Emitter, View, codecs, type ViewStats } from '../src/index.js';
 import { brokers, createTopics, tempDir, unique, waitFor } from './helpers.js';
 import { emitCounts, merge, start, waitProcessed } from './processor-helpers.js';
 import type { Joined } from './fixtures/joiner.js';
+import type { Looked } from './fixtures/looker.js';
 
 const sum = (s: ViewStats, f: (p: ViewStats['partitions'][number]) => number) => s.partitions.reduce((n, p) => n + f(p), 0);
 
@@ -52,9 +55,9 @@ test('a View of a 6-partition table equals the processor key by key, iterates in
     for (const [k, n] of expected) if ((await first.v.get(k)) !== n) return false;
     return true;
   }, 60_000, 100);
-  const written = sum(first.v.stats(), (s) => s.position);
   await first.v.stop();
   await first.running;
+  const written = sum(first.v.stats(), (s) => s.position);
   t.is(first.v.state, 'stopped');
 
   // Writes while the view is down; a restart on the same storagePath reads only those.
@@ -112,3 +115,45 @@ test('join: records see their key in the co-partitioned table written before sta
   await p.stop();
   await done;
 });
+
+for (const workers of [2, 0]) test(`lookup with workers: ${workers}: a 3-partition table read from a group with 6 input partitions, held once per process, updates followed`, async (t) => {
+  const group = unique('looker');
+  const input = unique('look-in');
+  const table = unique('products-table');
+  await createTopics([{ topic: input, partitions: 6 }, { topic: table, partitions: 3, compact: true }]);
+  const products = new Emitter({ brokers: brokers(), topic: table, codec: codecs.json<{ tier: string }>() });
+  await Promise.all(Array.from({ length: 300 }, (_, i) => products.emit(`product-${i}`, { tier: `tier-${i % 7}` })));
+  const storagePath = tempDir(t);
+  const url = new URL(`./fixtures/looker.js?group=${group}&input=${input}&table=${table}`, import.meta.url);
+  const { p, done } = await start({ group: url, workers, storagePath }, t);
+  const lookups = (p.stats() as { lookups: { table: string; partitions: number; keys: number; path: string; recoveredRecords: number }[] }).lookups;
+  t.is(lookups.length, 1);
+  t.like(lookups[0], { table, partitions: 3, keys: 300, recoveredRecords: 300 }, 'recovered before the first input');
+  // Held once: one LMDB environment for the table in this process, none per actor or per thread.
+  const envs = listFiles(storagePath).filter((f) => f.endsWith('table.mdb'));
+  t.deepEqual(envs.filter((f) => f.includes(table)), [join('lookups', table, 'table.mdb')], envs.join(', '));
+  t.is(envs.length, 1 + 6, 'the lookup table once, plus the group table partitions');
+
+  const views = new Emitter({ brokers: brokers(), topic: input, codec: codecs.string });
+  await Promise.all(Array.from({ length: 120 }, (_, i) => views.emit(`user-${i}`, `product-${(i * 7) % 300}`)));
+  await waitFor('every view to be looked up', async () => ((await p.get('user-119')) as Looked | undefined)?.product === `product-${(119 * 7) % 300}`, 60_000, 100);
+  for (let i = 0; i < 120; i++) {
+    t.deepEqual(await p.get(`user-${i}`), { product: `product-${(i * 7) % 300}`, tier: `tier-${((i * 7) % 300) % 7}` }, `user-${i}`);
+  }
+  await products.emit('product-7', { tier: 'gold' });
+  let round = 0;
+  await waitFor('a record after the update to see it', async () => {
+    await views.emit('user-1', `product-7`);
+    round++;
+    return ((await p.get('user-1')) as Looked).tier === 'gold';
+  }, 60_000, 200);
+  t.log(`update seen after ${round} rounds`);
+  await products.close();
+  await views.close();
+  await p.stop();
+  await done;
+});
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), join(prefix, e.name)) : [join(prefix, e.name)]));
+}

@@ -17,6 +17,8 @@ export interface ActorInit {
   tableTopic: string;
   /** Tables joined by the group (co-partitioned): partition p of each is held by actor p. */
   joins: string[];
+  /** Looked-up tables: one shared LMDB environment per table per process, read by path. */
+  lookups: { table: string; path: string }[];
   loopTopic: string;
   nilHandling: NilHandling;
   storage: StorageSpec;

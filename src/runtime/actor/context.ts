@@ -12,6 +12,7 @@ export interface ContextHost {
   loopback(key: string, value: unknown, ts: number, options?: EmitOptions): void;
   defer(): (err?: unknown) => void;
   joinGet(table: string, key: string): unknown;
+  lookupGet(table: string, key: string): unknown;
   notSupported(what: string): never;
 }
 
@@ -64,8 +65,8 @@ export class RecordContext implements Context {
   join(table: string): unknown {
     return this.#host.joinGet(table, this.key);
   }
-  lookup(table: string, _key: string): unknown {
-    return this.#host.notSupported(`ctx.lookup('${table}')`);
+  lookup(table: string, key: string): unknown {
+    return this.#host.lookupGet(table, key);
   }
   fail(err: unknown): never {
     throw new FailSignal(err);

@@ -8,6 +8,7 @@ import { mergeHeaders } from '../../headers.js';
 import type { Headers } from '../../headers.js';
 import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, StorageError } from '../../errors.js';
 import { openStore } from '../../storage/open.js';
+import { SharedTableStore } from '../../storage/shared-table.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
 import { assertNever, type ActorInit, type ActorToSupervisor, type SupervisorToActor } from '../protocol.js';
@@ -57,6 +58,7 @@ export class PartitionActor implements ContextHost {
   /** Every store by table topic: the group table's and each joined table's (read-only here). */
   readonly #stores = new Map<string, PartitionStore>();
   readonly #joins = new Map<string, Codec<unknown>>();
+  readonly #lookups = new Map<string, { codec: Codec<unknown>; path: string; store?: SharedTableStore }>();
   /** Un-acked table writes; reads see them first. */
   readonly #overlay = new Map<string, { value: Uint8Array | null; batch: number }>();
   readonly #sent = new Map<number, SentBatch>();
@@ -83,6 +85,10 @@ export class PartitionActor implements ContextHost {
     for (const o of graph.outputs) this.#outputs.set(o.topic, o.codec);
     this.#persist = graph.persist?.codec;
     for (const j of graph.joins) this.#joins.set(j.table, j.codec);
+    for (const l of graph.lookups) {
+      const at = init.lookups.find((x) => x.table === l.table);
+      if (at) this.#lookups.set(l.table, { codec: l.codec, path: at.path });
+    }
     this.#defaultHeaders = init.defaultHeaders;
     this.#batch = this.#newBatch();
     port.on('message', (m: SupervisorToActor) => this.#onMessage(m));
@@ -301,7 +307,7 @@ export class PartitionActor implements ContextHost {
   async #close(seq: number): Promise<void> {
     this.#closing = true;
     await this.#applying;
-    for (const store of this.#stores.values()) {
+    for (const store of [...this.#stores.values(), ...[...this.#lookups.values()].flatMap((l) => (l.store ? [l.store] : []))]) {
       try {
         await store.close();
       } catch {
@@ -406,6 +412,14 @@ export class PartitionActor implements ContextHost {
     if (!codec) throw new NotFoundError(`ctx.join: '${table}' is not a joined table of group '${this.group}' (add join('${table}', codec))`);
     const bytes = this.#stores.get(table)!.get(key);
     return bytes === undefined ? undefined : decodeWith(codec, bytes);
+  }
+
+  lookupGet(table: string, key: string): unknown {
+    const l = this.#lookups.get(table);
+    if (!l) throw new NotFoundError(`ctx.lookup: '${table}' is not a looked-up table of group '${this.group}' (add lookup('${table}', codec))`);
+    l.store ??= new SharedTableStore(l.path);
+    const bytes = l.store.get(key);
+    return bytes === undefined ? undefined : decodeWith(l.codec, bytes);
   }
 
   notSupported(what: string): never {

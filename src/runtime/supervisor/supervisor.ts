@@ -1,7 +1,9 @@
 // Owns one running processor instance: topics, the consumer group, the actor pool, one
 // handle per assigned partition, the producer and the commit loop. Lifecycle: idle →
 // starting → running → stopping → stopped | failed.
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { keyBytes, decodeWith } from '../../codec/codec.js';
 import { BrokerUnavailableError, NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
 import type { GroupGraph } from '../../graph/define-group.js';
@@ -13,6 +15,7 @@ import type { ActorInit } from '../protocol.js';
 import { ActorHandle, type HandleDeps } from './actor-handle.js';
 import { InlinePool, ThreadPool, type ActorPool } from './actor-pool.js';
 import type { ResolvedOptions } from './options.js';
+import { LookupTable, type LookupStats } from '../../table/lookup-table.js';
 
 export class Supervisor {
   readonly life = new Lifecycle<ProcessorState>('processor', 'idle', PROCESSOR_TRANSITIONS);
@@ -25,6 +28,9 @@ export class Supervisor {
   readonly #leaving = new Set<ActorHandle>();
   #pool: ActorPool | undefined;
   #client: KafkaClient | undefined;
+  readonly #lookups: LookupTable[] = [];
+  /** A temp dir for lookup tables when storage is 'memory' (removed at shutdown). */
+  #lookupTmp: string | undefined;
   #consumer: GroupMemberPort | undefined;
   #producer: ProducerPort | undefined;
   #reader: ReaderPort | undefined;
@@ -106,6 +112,8 @@ export class Supervisor {
     }
     this.#partitionCounts = new Map([...outCounts, [loopT, this.#npar], [tableT, this.#npar]]);
     if (this.#stopped()) return;
+    await this.#openLookups(client);
+    if (this.#stopped()) return;
 
     const workers = o.workers ?? Math.max(1, Math.min(this.#npar, availableParallelism()));
     this.#pool = o.inline
@@ -128,6 +136,28 @@ export class Supervisor {
       onBatch: (topic, partition, records, hwm) => this.#onBatch(topic, partition, records, hwm),
       onFatal: (err) => this.#fail(err),
     });
+  }
+
+  /**
+   * Looked-up tables are recovered before the group is joined (no input is consumed without
+   * them), once for the whole process, then followed.
+   */
+  async #openLookups(client: KafkaClient): Promise<void> {
+    const edges = this.#graph.lookups;
+    if (edges.length === 0) return;
+    const counts = await this.#topics!.partitionCounts(edges.map((e) => e.table));
+    const spec = this.#o.storage;
+    const dir = spec.kind === 'lmdb' ? join(spec.path, 'lookups') : (this.#lookupTmp = mkdtempSync(join(tmpdir(), `partita-lookups-${this.#graph.group}-`)));
+    for (const e of edges) {
+      const n = counts.get(e.table);
+      if (n === undefined) throw new TopicError(e.table, `group '${this.#graph.group}': looked-up table '${e.table}' not found`);
+      const t = new LookupTable(e.table, join(dir, e.table), n, client, this.#o.hasher, this.#log);
+      this.#lookups.push(t);
+    }
+    const started = Date.now();
+    await Promise.all(this.#lookups.map((t) => t.restore()));
+    this.#log.info({ lookups: this.#lookups.map((t) => t.stats()), ms: Date.now() - started }, 'lookup tables recovered');
+    for (const t of this.#lookups) t.follow((err) => this.#fail(err));
   }
 
   #stopped(): boolean {
@@ -195,6 +225,7 @@ export class Supervisor {
         partition: h.partition,
         tableTopic: this.#o.tableTopic,
         joins: this.#graph.joins.map((j) => j.table),
+        lookups: this.#lookups.map((t) => ({ table: t.table, path: t.path })),
         loopTopic: this.#o.loopTopic,
         nilHandling: this.#o.nilHandling,
         storage: this.#o.storage,
@@ -283,6 +314,9 @@ export class Supervisor {
     const quietly = (p: Promise<unknown> | undefined) => p?.catch((err) => this.#log.warn({ err }, 'error while closing'));
     await quietly(this.#consumer?.stop());
     await Promise.all([quietly(this.#pool?.close()), quietly(this.#producer?.close()), quietly(this.#reader?.close()), quietly(this.#topics?.close())]);
+    // After the pool: no actor reads a lookup table any more.
+    await Promise.all(this.#lookups.map((t) => quietly(t.close())));
+    if (this.#lookupTmp) rmSync(this.#lookupTmp, { recursive: true, force: true });
     this.life.to(this.#error ? 'failed' : 'stopped');
   }
 
@@ -334,6 +368,7 @@ export class Supervisor {
       workers: this.#pool?.hosts() ?? [],
       error: this.#error ? { name: this.#error.name, message: this.#error.message } : null,
       actors: [...this.#handles.values()].sort((a, b) => a.partition - b.partition).map((h) => h.stats()),
+      lookups: this.#lookups.map((t): LookupStats => t.stats()),
     };
   }
 }
