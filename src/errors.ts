@@ -19,6 +19,7 @@ export const ErrorCodes = {
   STOPPED: 'PARTITA_STOPPED',
   BROKER_UNAVAILABLE: 'PARTITA_BROKER_UNAVAILABLE',
   NOT_SUPPORTED: 'PARTITA_NOT_SUPPORTED',
+  VISIT_ABORTED: 'PARTITA_VISIT_ABORTED',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -166,6 +167,20 @@ export class BrokerUnavailableError extends PartitaError {
   }
 }
 
+/** visitAll ended before every key was visited (Goka's ErrVisitAborted): a rebalance, stop() or the signal. */
+export class VisitAbortedError extends PartitaError {
+  readonly visitor: string;
+  /** Keys visited (and their effects acked) before the abort. */
+  readonly visited: number;
+  readonly reason: 'rebalance' | 'stop' | 'signal';
+  constructor(visitor: string, visited: number, reason: 'rebalance' | 'stop' | 'signal') {
+    super(ErrorCodes.VISIT_ABORTED, `visitAll('${visitor}') aborted by ${reason === 'signal' ? 'its signal' : reason === 'stop' ? 'stop()' : 'a rebalance'} after ${visited} keys`);
+    this.visitor = visitor;
+    this.visited = visited;
+    this.reason = reason;
+  }
+}
+
 /** A feature that exists in the API but not in this version. */
 export class NotSupportedError extends PartitaError {
   constructor(message: string) {
@@ -254,6 +269,7 @@ const PROTOTYPES: Record<string, object> = {
   [ErrorCodes.STOPPED]: StoppedError.prototype,
   [ErrorCodes.BROKER_UNAVAILABLE]: BrokerUnavailableError.prototype,
   [ErrorCodes.NOT_SUPPORTED]: NotSupportedError.prototype,
+  [ErrorCodes.VISIT_ABORTED]: VisitAbortedError.prototype,
 };
 
 function isPlainRecord(v: unknown): boolean {

@@ -198,7 +198,14 @@ export class Processor {
     await this.#running.catch(() => undefined);
   }
 
-  async visitAll(name: string, _meta?: unknown): Promise<number> {
-    throw new NotSupportedError(`Processor.visitAll('${name}'): visitors are not available yet in this version`);
+  /**
+   * Runs the visitor `name` over every key of the partitions this instance holds (Goka's
+   * VisitAll), through the normal callback context, interleaved with input. Resolves with the
+   * number of keys visited once all their effects are acked; a rebalance, stop() or `signal`
+   * rejects with VisitAbortedError carrying the count so far. `meta` must be cloneable.
+   */
+  async visitAll(name: string, meta?: unknown, options: { signal?: AbortSignal } = {}): Promise<{ visited: number }> {
+    if (!this.#supervisor) throw new InvalidArgumentError('Processor: not running');
+    return this.#supervisor.visitAll(name, meta, options.signal);
   }
 }

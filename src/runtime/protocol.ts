@@ -57,6 +57,9 @@ export type SupervisorToActor =
   /** Effects of `batch` were acked; the table writes end at changelog offset `changelogOffset`. */
   | { kind: 'acked'; batch: number; changelogOffset: number | null }
   | { kind: 'get'; seq: number; key: string }
+  /** Run visitor `name` over every key of the partition, between input records. */
+  | { kind: 'visit'; seq: number; name: string; meta: unknown }
+  | { kind: 'visit-cancel'; seq: number }
   /** Finish the record in hand, drop the rest of the queue, flush, report `stopped`. */
   | { kind: 'stop'; seq: number }
   /** Close the store and report `closed`. Sent once every effect was acked. */
@@ -79,6 +82,8 @@ export type ActorToSupervisor =
    */
   | { kind: 'effects'; batch: number; buffer: ArrayBuffer; records: number; done: DoneOffset[]; holds: number; tableWrites: number }
   | { kind: 'release'; batch: number }
+  /** A visit ended: every key visited and acked, or aborted (cancel, stop) after `visited`. */
+  | { kind: 'visit-done'; seq: number; visited: number; aborted: boolean }
   | { kind: 'failed'; error: SerializedError }
   | { kind: 'get-result'; seq: number; value: Uint8Array | null; error?: SerializedError }
   | { kind: 'stopped'; seq: number; dropped: number }

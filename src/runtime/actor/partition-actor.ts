@@ -28,12 +28,28 @@ interface OpenBatch {
   done: Map<string, number>;
   records: number;
   holds: number;
+  /** Keys visited in this batch, per visit. */
+  visits: Map<number, number>;
 }
 
 /** A flushed batch waiting for its ack (table writes) and its deferred commits (holds). */
 interface SentBatch {
   tableWrites: [string, Uint8Array | null][];
   holds: number;
+  visits: Map<number, number>;
+}
+
+/**
+ * One visitAll on this partition: the keys of the table when it started, visited one by one
+ * between input records; a key counts as visited once the effects of its visit are acked.
+ */
+interface Visit {
+  seq: number;
+  callback: Callback<unknown>;
+  meta: unknown;
+  keys: string[];
+  next: number;
+  acked: number;
 }
 
 const utf8 = new TextDecoder();
@@ -69,6 +85,10 @@ export class PartitionActor implements ContextHost {
   #nextBatch = 0;
   #applying: Promise<void> = Promise.resolve();
   #current: WireRecord | undefined;
+  readonly #visitors = new Map<string, Callback<unknown>>();
+  readonly #visits = new Map<number, Visit>();
+  /** Alternates input records and visits while both are waiting. */
+  #visitTurn = false;
   #closing = false;
 
   constructor(port: MessagePort, graph: GroupGraph, init: ActorInit) {
@@ -85,6 +105,7 @@ export class PartitionActor implements ContextHost {
     for (const o of graph.outputs) this.#outputs.set(o.topic, o.codec);
     this.#persist = graph.persist?.codec;
     for (const j of graph.joins) this.#joins.set(j.table, j.codec);
+    for (const v of graph.visitors) this.#visitors.set(v.name, v.callback);
     for (const l of graph.lookups) {
       const at = init.lookups.find((x) => x.table === l.table);
       if (at) this.#lookups.set(l.table, { codec: l.codec, path: at.path });
@@ -150,6 +171,12 @@ export class PartitionActor implements ContextHost {
       case 'get':
         this.#onGet(m.seq, m.key);
         return;
+      case 'visit':
+        this.#startVisit(m.seq, m.name, m.meta);
+        return;
+      case 'visit-cancel':
+        this.#endVisit(m.seq, true);
+        return;
       case 'stop':
         void this.#stop(m.seq);
         return;
@@ -177,7 +204,7 @@ export class PartitionActor implements ContextHost {
   }
 
   #newBatch(): OpenBatch {
-    return { id: this.#nextBatch++, writer: new BatchWriter(16 * 1024), tableWrites: [], done: new Map(), records: 0, holds: 0 };
+    return { id: this.#nextBatch++, writer: new BatchWriter(16 * 1024), tableWrites: [], done: new Map(), records: 0, holds: 0, visits: new Map() };
   }
 
   #kick(): void {
@@ -188,13 +215,19 @@ export class PartitionActor implements ContextHost {
   async #drain(): Promise<void> {
     const flushEvery = this.#init.flushEvery;
     let slice = performance.now();
-    while (this.#life.is('running') && this.#qpos < this.#queue.length) {
-      const rec = this.#queue[this.#qpos++]!;
+    let items = 0;
+    for (;;) {
+      if (!this.#life.is('running')) return;
+      const hasInput = this.#qpos < this.#queue.length;
+      const visit = this.#nextVisit();
+      if (!hasInput && !visit) break;
+      this.#visitTurn = !this.#visitTurn;
+      const rec = visit && (!hasInput || this.#visitTurn) ? this.#visitRecord(visit) : this.#queue[this.#qpos++]!;
       this.#current = rec;
       const mark = this.#batch.writer.mark();
       const tableMark = this.#batch.tableWrites.length;
       try {
-        const pending = this.#process(rec);
+        const pending = rec.offset < 0 ? this.#runVisit(visit!, rec) : this.#process(rec);
         if (pending) await pending;
       } catch (err) {
         this.#current = undefined;
@@ -207,18 +240,72 @@ export class PartitionActor implements ContextHost {
         return;
       }
       this.#current = undefined;
-      this.#batch.done.set(rec.topic, rec.offset);
+      if (rec.offset >= 0) {
+        this.#batch.done.set(rec.topic, rec.offset);
+        this.#batch.records++;
+      } else {
+        this.#batch.visits.set(visit!.seq, (this.#batch.visits.get(visit!.seq) ?? 0) + 1);
+      }
       // Hand effects over every `flushEvery` records; yield at least every 20 ms so other actors
       // of this thread (and, with workers: 0, the consumer) are not starved by slow callbacks.
       // Yielding does not flush: more, smaller effect batches cost the main thread per batch.
-      const full = ++this.#batch.records >= flushEvery;
-      if (full) this.#flush();
+      const full = ++items >= flushEvery;
+      if (full) {
+        this.#flush();
+        items = 0;
+      }
       if (full || performance.now() - slice > 20) {
         await new Promise<void>((r) => setImmediate(r));
         slice = performance.now();
       }
     }
     if (this.#life.is('running')) this.#flush();
+  }
+
+  #nextVisit(): Visit | undefined {
+    for (const v of this.#visits.values()) if (v.next < v.keys.length) return v;
+    return undefined;
+  }
+
+  /** The record a visit runs on: the table key, no offset (it commits nothing). */
+  #visitRecord(v: Visit): WireRecord {
+    const key = v.keys[v.next++]!;
+    return { kind: RecordKind.Input, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: Date.now(), key: keyBytes(key), value: null, headers: undefined };
+  }
+
+  #runVisit(v: Visit, rec: WireRecord): void | Promise<void> {
+    const out = v.callback(new RecordContext(this, keyString(rec.key), rec), v.meta);
+    if (out && typeof (out as Promise<void>).then === 'function') return out as Promise<void>;
+  }
+
+  /** Starts visiting every key this partition holds now (the store and its un-acked writes). */
+  #startVisit(seq: number, name: string, meta: unknown): void {
+    const callback = this.#visitors.get(name);
+    if (!callback || !this.#life.is('running', 'recovering')) {
+      this.#post({ kind: 'visit-done', seq, visited: 0, aborted: true });
+      return;
+    }
+    const keys = new Set<string>();
+    for (const [k] of this.#store!.entries()) keys.add(k);
+    for (const [k, o] of this.#overlay) {
+      if (o.value === null) keys.delete(k);
+      else keys.add(k);
+    }
+    const v: Visit = { seq, callback, meta, keys: [...keys], next: 0, acked: 0 };
+    if (v.keys.length === 0) {
+      this.#post({ kind: 'visit-done', seq, visited: 0, aborted: false });
+      return;
+    }
+    this.#visits.set(seq, v);
+    this.#kick();
+  }
+
+  /** Stops a visit: keys not yet visited are skipped; what was acked so far is reported. */
+  #endVisit(seq: number, aborted: boolean): void {
+    const v = this.#visits.get(seq);
+    if (!v) return;
+    this.#visits.delete(seq);
+    this.#post({ kind: 'visit-done', seq, visited: v.acked, aborted });
   }
 
   /** Runs one record's callback; returns a promise only for async callbacks. */
@@ -247,9 +334,9 @@ export class PartitionActor implements ContextHost {
 
   #flush(): void {
     const b = this.#batch;
-    if (b.records === 0 && b.writer.count === 0 && b.holds === 0) return;
+    if (b.records === 0 && b.writer.count === 0 && b.holds === 0 && b.visits.size === 0) return;
     this.#batch = this.#newBatch();
-    this.#sent.set(b.id, { tableWrites: b.tableWrites, holds: b.holds });
+    this.#sent.set(b.id, { tableWrites: b.tableWrites, holds: b.holds, visits: b.visits });
     const buffer = b.writer.finish();
     this.#post(
       {
@@ -269,6 +356,13 @@ export class PartitionActor implements ContextHost {
     if (this.#closing) return; // the stop deadline passed; the store is closing
     const sent = this.#sent.get(batch);
     if (!sent) return;
+    for (const [seq, n] of sent.visits) {
+      const v = this.#visits.get(seq);
+      if (!v) continue;
+      v.acked += n;
+      if (v.acked >= v.keys.length) this.#endVisit(seq, false);
+    }
+    sent.visits = new Map();
     const writes = sent.tableWrites;
     sent.tableWrites = [];
     if (sent.holds === 0) this.#sent.delete(batch);
@@ -298,6 +392,7 @@ export class PartitionActor implements ContextHost {
       this.#flush();
       this.#life.to('stopped');
     }
+    for (const seq of [...this.#visits.keys()]) this.#endVisit(seq, true);
     const dropped = this.#queue.length - this.#qpos;
     this.#queue = [];
     this.#qpos = 0;

@@ -80,6 +80,7 @@ export class ActorHandle {
   /** Ends restores and followers when the handle stops. */
   readonly #abort = new AbortController();
   #followReader: ReaderPort | undefined;
+  readonly #visits = new Map<number, (r: { visited: number; aborted: boolean }) => void>();
   #following: Promise<unknown> = Promise.resolve();
 
   constructor(partition: number, deps: HandleDeps) {
@@ -256,6 +257,10 @@ export class ActorHandle {
         this.#advance();
         return;
       }
+      case 'visit-done':
+        this.#visits.get(m.seq)?.({ visited: m.visited, aborted: m.aborted });
+        this.#visits.delete(m.seq);
+        return;
       case 'failed':
         this.#set('failed');
         this.#accepting = false;
@@ -346,6 +351,21 @@ export class ActorHandle {
     for (const c of list) this.#committed.set(c.topic, c.offset);
   }
 
+  /** Runs visitor `name` over this partition's keys; resolves when all were visited and acked, or it was aborted. */
+  visit(name: string, meta: unknown, signal?: AbortSignal): Promise<{ visited: number; aborted: boolean }> {
+    const seq = ++this.#seq;
+    if (this.#dead || this.state !== 'running') return Promise.resolve({ visited: 0, aborted: true });
+    return new Promise((resolve) => {
+      const onAbort = () => this.#post({ kind: 'visit-cancel', seq });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#visits.set(seq, (r) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      });
+      this.#post({ kind: 'visit', seq, name, meta });
+    });
+  }
+
   async get(key: string): Promise<Uint8Array | null> {
     const seq = ++this.#seq;
     this.#post({ kind: 'get', seq, key });
@@ -383,6 +403,9 @@ export class ActorHandle {
     }
     await this.#following;
     await this.#followReader?.close();
+    // The actor reported every visit it had when it stopped; a dead one cannot.
+    for (const done of this.#visits.values()) done({ visited: 0, aborted: true });
+    this.#visits.clear();
     this.#port?.close();
     this.state = 'closed';
   }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyBytes, decodeWith } from '../../codec/codec.js';
-import { BrokerUnavailableError, NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
+import { BrokerUnavailableError, VisitAbortedError, NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
 import type { GroupGraph } from '../../graph/define-group.js';
 import type { GroupMemberPort, KafkaClient, KafkaRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
 import { TopicManager } from '../../kafka/topic-manager.js';
@@ -344,6 +344,24 @@ export class Supervisor {
     if (this.life.is('stopped', 'failed', 'stopping')) return Promise.reject(new StoppedError(`processor '${this.group}' is ${this.life.state}`));
     if (this.#isReady()) return Promise.resolve();
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Runs visitor `name` over every key of the partitions this instance holds, between their
+   * input records; resolves when each visit's effects were acked.
+   */
+  async visitAll(name: string, meta: unknown, signal?: AbortSignal): Promise<{ visited: number }> {
+    if (!this.#graph.visitors.some((v) => v.name === name)) {
+      throw new NotFoundError(`visitAll: group '${this.group}' has no visitor '${name}' (add visitor('${name}', callback))`);
+    }
+    if (!this.life.is('running')) throw new StateError(`visitAll('${name}'): processor '${this.group}' is ${this.life.state}`);
+    if (signal?.aborted) throw new VisitAbortedError(name, 0, 'signal');
+    const results = await Promise.all([...this.#handles.values()].map((h) => h.visit(name, meta, signal)));
+    const visited = results.reduce((n, r) => n + r.visited, 0);
+    if (results.some((r) => r.aborted)) {
+      throw new VisitAbortedError(name, visited, signal?.aborted ? 'signal' : this.#stopping ? 'stop' : 'rebalance');
+    }
+    return { visited };
   }
 
   async get(key: string): Promise<unknown> {
