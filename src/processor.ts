@@ -1,6 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InvalidArgumentError, NotSupportedError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import { isGroupGraph, type GroupGraph } from './graph/define-group.js';
 import { loadGroupModule } from './graph/load.js';
 import { loopTopic, tableTopic } from './graph/naming.js';
@@ -86,8 +86,8 @@ export class Processor {
           `pass the module instead, e.g. group: new URL('./${opts.group.group}.js', import.meta.url)`,
       );
     }
-    if (opts.hotStandby || opts.recoverAhead) {
-      throw new NotSupportedError('Processor: hotStandby and recoverAhead are not available yet in this version');
+    if ((opts.hotStandby || opts.recoverAhead) && opts.storage === 'memory') {
+      throw new InvalidArgumentError("Processor: hotStandby and recoverAhead keep partitions in the local stores their actors take over: they need storage 'lmdb'");
     }
     for (const k of ['brokerOutageMs', 'connectTimeoutMs', 'sessionTimeoutMs', 'stopTimeoutMs', 'commitIntervalMs'] as const) {
       const v = opts[k];
@@ -142,6 +142,8 @@ export class Processor {
       commitIntervalMs: o.commitIntervalMs ?? 500,
       stopTimeoutMs: o.stopTimeoutMs ?? 30_000,
       sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
+      hotStandby: o.hotStandby ?? false,
+      recoverAhead: o.recoverAhead ?? false,
       brokerOutageMs: o.brokerOutageMs ?? 60_000,
       connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
       kafkaClient: o.kafkaClient ?? kafkajsClient,

@@ -28,6 +28,8 @@ export interface ResolvedOptions {
   commitIntervalMs: number;
   stopTimeoutMs: number;
   sessionTimeoutMs: number;
+  hotStandby: boolean;
+  recoverAhead: boolean;
   brokerOutageMs: number;
   connectTimeoutMs: number;
   kafkaClient: KafkaClientFactory;

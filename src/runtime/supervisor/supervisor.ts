@@ -16,6 +16,7 @@ import { ActorHandle, type HandleDeps } from './actor-handle.js';
 import { InlinePool, ThreadPool, type ActorPool } from './actor-pool.js';
 import type { ResolvedOptions } from './options.js';
 import { LookupTable, type LookupStats } from '../../table/lookup-table.js';
+import { StandbyPartition } from './standby.js';
 
 export class Supervisor {
   readonly life = new Lifecycle<ProcessorState>('processor', 'idle', PROCESSOR_TRANSITIONS);
@@ -29,6 +30,10 @@ export class Supervisor {
   #pool: ActorPool | undefined;
   #client: KafkaClient | undefined;
   readonly #lookups: LookupTable[] = [];
+  /** Hot-standby partitions (and recover-ahead ones before the join), by partition. */
+  readonly #standbys = new Map<number, StandbyPartition>();
+  /** A standby being closed for a takeover: the new actor opens the stores after it. */
+  readonly #standbyClosing = new Map<number, Promise<void>>();
   /** A temp dir for lookup tables when storage is 'memory' (removed at shutdown). */
   #lookupTmp: string | undefined;
   #consumer: GroupMemberPort | undefined;
@@ -114,6 +119,8 @@ export class Supervisor {
     if (this.#stopped()) return;
     await this.#openLookups(client);
     if (this.#stopped()) return;
+    if (o.recoverAhead && g.persist) await this.#recoverAhead();
+    if (this.#stopped()) return;
 
     const workers = o.workers ?? Math.max(1, Math.min(this.#npar, availableParallelism()));
     this.#pool = o.inline
@@ -160,6 +167,45 @@ export class Supervisor {
     for (const t of this.#lookups) t.follow((err) => this.#fail(err));
   }
 
+  /**
+   * Recover-ahead: every partition's tables restored locally before the group is joined, so an
+   * assignment reads only the delta. With hot standby they stay and follow; else they close.
+   */
+  async #recoverAhead(): Promise<void> {
+    const started = Date.now();
+    const parts = Array.from({ length: this.#npar }, (_, p) => this.#newStandby(p));
+    await Promise.all(parts.map((s) => s.restore()));
+    const records = parts.reduce((n, s) => n + (s.stats().recovery?.records ?? 0), 0);
+    this.#log.info({ partitions: this.#npar, records, ms: Date.now() - started }, 'recovered every partition ahead of joining');
+    for (const s of parts) {
+      if (this.#o.hotStandby) {
+        this.#standbys.set(s.partition, s);
+        s.follow((err) => this.#fail(err));
+      } else {
+        await s.close();
+      }
+    }
+  }
+
+  #newStandby(p: number): StandbyPartition {
+    const tables = [this.#o.tableTopic, ...this.#graph.joins.map((j) => j.table)];
+    return new StandbyPartition(p, tables, this.#o.storage, this.#client!.reader(), this.#log.child({ standby: p }));
+  }
+
+  /** A partition this instance no longer (or not yet) owns becomes a standby once its actor closed. */
+  async #startStandby(p: number): Promise<void> {
+    await this.#retiring.get(p)?.catch(() => undefined);
+    if (this.#stopped() || this.#handles.has(p) || this.#standbys.has(p)) return;
+    const s = this.#newStandby(p);
+    this.#standbys.set(p, s);
+    try {
+      await s.restore();
+      if (this.#standbys.get(p) === s) s.follow((err) => this.#fail(err));
+    } catch (err) {
+      if (this.#standbys.get(p) === s && !this.#stopped()) this.#fail(err as Error);
+    }
+  }
+
   #stopped(): boolean {
     return this.#stopping || !this.life.is('starting', 'running');
   }
@@ -202,11 +248,20 @@ export class Supervisor {
     }
     for (const p of partitions) {
       if (this.#handles.has(p)) continue;
+      const standby = this.#standbys.get(p);
+      if (standby) {
+        // Takeover: the standby closes its stores; the actor opens them and reads the delta.
+        this.#standbys.delete(p);
+        this.#standbyClosing.set(p, standby.close().finally(() => this.#standbyClosing.delete(p)));
+      }
       const h = new ActorHandle(p, this.#deps(p));
       this.#handles.set(p, h);
       // kafkajs keeps a pause across reassignment: a new owner starts unpaused.
       this.#consumer?.resume(p);
       void this.#open(h);
+    }
+    if (this.#o.hotStandby && this.#graph.persist) {
+      for (let p = 0; p < this.#npar; p++) if (!keep.has(p)) void this.#startStandby(p);
     }
     this.#joined = true;
     this.#announced = false;
@@ -219,6 +274,7 @@ export class Supervisor {
     try {
       // A partition revoked and assigned again waits until its old actor closed its store.
       await this.#retiring.get(h.partition);
+      await this.#standbyClosing.get(h.partition);
       if (this.#handles.get(h.partition) !== h || this.#stopped()) return;
       const init: ActorInit = {
         group: this.#graph.group,
@@ -316,6 +372,8 @@ export class Supervisor {
     await Promise.all([quietly(this.#pool?.close()), quietly(this.#producer?.close()), quietly(this.#reader?.close()), quietly(this.#topics?.close())]);
     // After the pool: no actor reads a lookup table any more.
     await Promise.all(this.#lookups.map((t) => quietly(t.close())));
+    await Promise.all([...this.#standbys.values()].map((s) => quietly(s.close())));
+    this.#standbys.clear();
     if (this.#lookupTmp) rmSync(this.#lookupTmp, { recursive: true, force: true });
     this.life.to(this.#error ? 'failed' : 'stopped');
   }
@@ -370,6 +428,11 @@ export class Supervisor {
     if (this.#npar === 0) throw new StateError(`get: processor '${this.group}' has not started`);
     const p = this.#o.hasher(keyBytes(key), this.#npar);
     const h = this.#handles.get(p);
+    const standby = this.#standbys.get(p);
+    if (standby && standby.state === 'standby' && (!h || h.state !== 'running')) {
+      const bytes = standby.get(key);
+      return bytes === undefined ? undefined : decodeWith(persist.codec, bytes);
+    }
     if (!h || !['recovering', 'running'].includes(h.state)) {
       throw new NotFoundError(`get('${key}'): key is in partition ${p} of '${this.#o.tableTopic}', which this instance does not hold`);
     }
@@ -387,6 +450,7 @@ export class Supervisor {
       error: this.#error ? { name: this.#error.name, message: this.#error.message } : null,
       actors: [...this.#handles.values()].sort((a, b) => a.partition - b.partition).map((h) => h.stats()),
       lookups: this.#lookups.map((t): LookupStats => t.stats()),
+      standby: [...this.#standbys.values()].sort((a, b) => a.partition - b.partition).map((s) => s.stats()),
     };
   }
 }
