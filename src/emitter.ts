@@ -128,6 +128,11 @@ export class Emitter<T> {
     await Promise.allSettled([this.#producer.close(), this.#topics.close()]);
   }
 
+  /** The topic's partition count; with `ensureTopic`, the topic is created first if missing. */
+  partitions(): Promise<number> {
+    return this.#partitionCount();
+  }
+
   #partitionCount(): Promise<number> {
     this.#partitions ??= (async () => {
       if (this.#ensure) await this.#topics.ensureStream(this.topic, this.#ensure.partitions);
