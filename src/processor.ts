@@ -34,7 +34,7 @@ export interface ProcessorOptions {
   topics?: TopicSettings;
   defaultHeaders?: HeadersInit;
   logger?: Logger;
-  /** Records handed to one actor and not yet processed before its partition is paused (default 5000). */
+  /** Records held for one partition (fetched, in the actor, or processed with effects not yet acked) before it is paused (default 2000). */
   maxInflight?: number;
   /** Records an actor processes before it hands its effects over (default 500). */
   flushEvery?: number;
@@ -137,7 +137,7 @@ export class Processor {
       defaultHeaders: mergeHeaders(o.defaultHeaders),
       logger: o.logger ?? defaultLogger('partita'),
       onRebalance: o.onRebalance,
-      maxInflight: o.maxInflight ?? 5000,
+      maxInflight: o.maxInflight ?? 2000,
       flushEvery: o.flushEvery ?? 500,
       commitIntervalMs: o.commitIntervalMs ?? 500,
       stopTimeoutMs: o.stopTimeoutMs ?? 30_000,

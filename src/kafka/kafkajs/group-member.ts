@@ -138,6 +138,12 @@ export class KafkajsGroupMember implements GroupMemberPort {
       rebalanceTimeout: 60_000,
       heartbeatInterval: Math.min(3000, Math.floor(this.#o.sessionTimeoutMs / 3)),
       maxWaitTimeInMs: 100,
+      // kafkajs decodes a whole fetch response into message objects before the first eachBatch,
+      // and pausing a partition only affects the next fetch. Its defaults (1 MiB per partition,
+      // 10 MiB per fetch) are ~50k small records per partition, ten times maxInflight. The broker
+      // still returns a first record batch larger than this (KIP-74), so nothing stalls.
+      maxBytesPerPartition: 32 * 1024,
+      maxBytes: 1024 * 1024,
       // A few seconds of kafkajs-internal retries ride out a blip with the same member; longer
       // outages crash the consumer and partita replaces it (restartOnFailure false: see above).
       retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 3000, restartOnFailure: async () => false },

@@ -9,6 +9,7 @@ import type { Headers } from '../../headers.js';
 import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, StorageError } from '../../errors.js';
 import { openStore } from '../../storage/open.js';
 import { SharedTableStore } from '../../storage/shared-table.js';
+import { tableWrites } from '../../table/update.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
 import { assertNever, type ActorInit, type ActorToSupervisor, type SupervisorToActor } from '../protocol.js';
@@ -78,6 +79,10 @@ export class PartitionActor implements ContextHost {
   /** Un-acked table writes; reads see them first. */
   readonly #overlay = new Map<string, { value: Uint8Array | null; batch: number }>();
   readonly #sent = new Map<number, SentBatch>();
+  /** Acked table writes not in the store yet, the latest per key: the next store transaction takes them all. */
+  #toApply = new Map<string, { value: Uint8Array | null; batch: number }>();
+  #toApplyCheckpoint = -1;
+  #applyQueued = false;
   #queue: WireRecord[] = [];
   #qpos = 0;
   #draining: Promise<void> | undefined;
@@ -142,7 +147,9 @@ export class PartitionActor implements ContextHost {
       case 'recover-batch':
         this.#chain(async () => {
           const recs = readBatch(m.buffer);
-          if (recs.length > 0) await this.#storeOf(m.table).apply(recs.map((r) => [keyString(r.key), r.value] as const), recs[recs.length - 1]!.offset);
+          const store = this.#storeOf(m.table);
+          const update = this.#graph.updateFor(m.table, this.#init.tableTopic);
+          if (recs.length > 0) await store.apply(tableWrites(recs, this.partition, update && { ...update, get: (k) => store.get(k) }), recs[recs.length - 1]!.offset);
           this.#post({ kind: 'recover-applied', table: m.table });
         });
         return;
@@ -157,8 +164,10 @@ export class PartitionActor implements ContextHost {
       case 'records': {
         if (!this.#life.is('running', 'recovering')) return; // stopping: the records will be redelivered
         const recs = readBatch(m.buffer);
-        if (this.#qpos > 0 && this.#qpos === this.#queue.length) {
-          this.#queue = [];
+        // Drop the records already processed. Under a backlog new records arrive before the queue
+        // runs dry, and a queue reset only when empty would keep every record of the partition.
+        if (this.#qpos > 0) {
+          this.#queue = this.#qpos === this.#queue.length ? [] : this.#queue.slice(this.#qpos);
           this.#qpos = 0;
         }
         for (const r of recs) this.#queue.push(r);
@@ -367,10 +376,19 @@ export class PartitionActor implements ContextHost {
     sent.tableWrites = [];
     if (sent.holds === 0) this.#sent.delete(batch);
     if (writes.length === 0 || changelogOffset === null) return;
+    // Acks can come faster than store transactions commit (with workers: 0 the busy thread delays
+    // every commit): merge them, so what waits is bounded by the keys, not by the records.
+    for (const [k, v] of writes) this.#toApply.set(k, { value: v, batch });
+    this.#toApplyCheckpoint = changelogOffset;
+    if (this.#applyQueued) return;
+    this.#applyQueued = true;
     this.#chain(async () => {
-      await this.#store!.apply(writes, changelogOffset);
-      for (const [k] of writes) {
-        if (this.#overlay.get(k)?.batch === batch) this.#overlay.delete(k);
+      this.#applyQueued = false;
+      const todo = this.#toApply;
+      this.#toApply = new Map();
+      await this.#store!.apply([...todo].map(([k, w]) => [k, w.value] as const), this.#toApplyCheckpoint);
+      for (const [k, w] of todo) {
+        if (this.#overlay.get(k)?.batch === w.batch) this.#overlay.delete(k);
       }
     });
   }
