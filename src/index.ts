@@ -2,6 +2,8 @@ export { Processor, type ProcessorOptions, type RunOptions } from './processor.j
 export { Emitter, type EmitterOptions, type EmitOptions as EmitterEmitOptions } from './emitter.js';
 export { View, type ViewOptions, type ViewStats, type ViewPartitionStats, type ViewState, type ViewUpdate } from './view.js';
 export type { RecoveryStats } from './table/partition-table.js';
+export type { TableUpdate, UpdateCallback } from './table/update.js';
+export type { TableEdgeOptions } from './graph/define-group.js';
 export {
   defineGroup, input, inputs, output, persist, loop, join, lookup, visitor, GroupGraph,
   type Callback, type Edge, type InputEdge, type OutputEdge, type PersistEdge, type LoopEdge, type JoinEdge, type LookupEdge, type VisitorEdge,

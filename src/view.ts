@@ -14,19 +14,12 @@ import { openStore } from './storage/open.js';
 import type { PartitionStore, StorageSpec } from './storage/storage.js';
 import { delay } from './kafka/broker-health.js';
 import { PartitionTable, type RecoveryStats, type TableSink } from './table/partition-table.js';
+import { tableWrites, type TableUpdate, type UpdateCallback } from './table/update.js';
 
 export type { ViewState };
 
 /** What the view stores for one changelog record: Goka's update callback. */
-export interface ViewUpdate<T> {
-  key: string;
-  /** The record's value (null: a tombstone). */
-  value: T | null;
-  /** The stored value before this record. */
-  previous: T | undefined;
-  partition: number;
-  offset: number;
-}
+export type ViewUpdate<T> = TableUpdate<T>;
 
 export interface ViewOptions<T> {
   brokers: string[];
@@ -217,27 +210,12 @@ export class View<T> {
   }
 
   #sink(partition: number, store: PartitionStore): TableSink {
-    const onUpdate = this.#o.onUpdate;
-    const utf8 = new TextDecoder();
+    const onUpdate = this.#o.onUpdate as UpdateCallback<unknown> | undefined;
+    const update = onUpdate && { codec: this.#codec as Codec<unknown>, onUpdate, get: (k: string) => store.get(k) };
     return {
       checkpoint: () => store.checkpoint(),
       wipe: () => store.clear(),
-      apply: (records: KafkaRecord[]) => {
-        const writes = records.map((r): [string, Uint8Array | null] => {
-          const key = r.key === null ? '' : utf8.decode(r.key);
-          if (!onUpdate) return [key, r.value];
-          const prev = store.get(key);
-          const next = onUpdate({
-            key,
-            value: r.value === null ? null : decodeWith(this.#codec, r.value),
-            previous: prev === undefined ? undefined : decodeWith(this.#codec, prev),
-            partition,
-            offset: r.offset,
-          });
-          return [key, next === null ? null : this.#codec.encode(next)];
-        });
-        return store.apply(writes, records[records.length - 1]!.offset);
-      },
+      apply: (records: KafkaRecord[]) => store.apply(tableWrites(records, partition, update), records[records.length - 1]!.offset),
     };
   }
 

@@ -7,6 +7,8 @@ import { copartitionPlan } from '../src/kafka/copartition.js';
 import { Lifecycle, ACTOR_TRANSITIONS } from '../src/runtime/lifecycle.js';
 import { MemoryStore } from '../src/storage/memory.js';
 import { StateError } from '../src/errors.js';
+import { codecs } from '../src/index.js';
+import { tableWrites } from '../src/table/update.js';
 
 test('co-partitioning plan: contiguous ranges in member order, every partition exactly once', (t) => {
   t.deepEqual([...copartitionPlan(['c', 'a', 'b'], 10)], [['a', [0, 1, 2]], ['b', [3, 4, 5, 6]], ['c', [7, 8, 9]]]);
@@ -58,4 +60,22 @@ test('lmdb store: data and checkpoint survive a reopen', async (t) => {
   t.is(b.checkpoint(), 7);
   t.deepEqual([...b.get('k')!], [1, 2]);
   await b.close();
+});
+
+test('update callback: what a table stores per changelog record; previous sees earlier records of the same chunk', (t) => {
+  const enc = new TextEncoder();
+  const rec = (key: string, value: number | null, offset: number) => ({ key: enc.encode(key), value: value === null ? null : enc.encode(JSON.stringify(value)), offset });
+  const stored = new Map<string, Uint8Array>([['a', enc.encode('10')]]);
+  const seen: unknown[] = [];
+  const writes = tableWrites([rec('a', 1, 5), rec('a', 2, 6), rec('b', 3, 7), rec('b', null, 8)], 4, {
+    codec: codecs.json<number>() as never,
+    get: (k) => stored.get(k),
+    onUpdate: (u) => {
+      seen.push([u.key, u.value, u.previous, u.partition, u.offset]);
+      return u.value === null ? null : ((u.previous as number | undefined) ?? 0) + (u.value as number);
+    },
+  });
+  t.deepEqual(writes.map(([k, v]) => [k, v === null ? null : JSON.parse(new TextDecoder().decode(v))]), [['a', 11], ['a', 13], ['b', 3], ['b', null]]);
+  t.deepEqual(seen, [['a', 1, 10, 4, 5], ['a', 2, 11, 4, 6], ['b', 3, undefined, 4, 7], ['b', null, 3, 4, 8]]);
+  t.deepEqual(tableWrites([rec('x', 1, 0)], 0).map(([k]) => k), ['x'], 'without a callback: the record as it is');
 });

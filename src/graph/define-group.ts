@@ -1,16 +1,20 @@
 import { isCodec, type Codec } from '../codec/codec.js';
 import { InvalidGraphError } from '../errors.js';
 import type { Context } from './context.js';
+import type { UpdateCallback } from '../table/update.js';
 import { isLegalTopicName, loopTopic, tableTopic, type NamingOptions } from './naming.js';
 
 export type Callback<T, V = any> = (ctx: Context<V>, value: T) => void | Promise<void>;
 
 export interface InputEdge { readonly kind: 'input'; readonly topics: readonly string[]; readonly codec: Codec<any>; readonly callback: Callback<any> }
 export interface OutputEdge { readonly kind: 'output'; readonly topic: string; readonly codec: Codec<any> }
-export interface PersistEdge { readonly kind: 'persist'; readonly codec: Codec<any> }
+/** What a table edge stores for a changelog record it restores or follows (Goka's update callback). */
+export interface TableEdgeOptions<T> { onUpdate?: UpdateCallback<T> }
+
+export interface PersistEdge { readonly kind: 'persist'; readonly codec: Codec<any>; readonly onUpdate?: UpdateCallback<any> | undefined }
 export interface LoopEdge { readonly kind: 'loop'; readonly codec: Codec<any>; readonly callback: Callback<any> }
-export interface JoinEdge { readonly kind: 'join'; readonly table: string; readonly codec: Codec<any> }
-export interface LookupEdge { readonly kind: 'lookup'; readonly table: string; readonly codec: Codec<any> }
+export interface JoinEdge { readonly kind: 'join'; readonly table: string; readonly codec: Codec<any>; readonly onUpdate?: UpdateCallback<any> | undefined }
+export interface LookupEdge { readonly kind: 'lookup'; readonly table: string; readonly codec: Codec<any>; readonly onUpdate?: UpdateCallback<any> | undefined }
 export interface VisitorEdge { readonly kind: 'visitor'; readonly name: string; readonly callback: Callback<any> }
 
 export type Edge = InputEdge | OutputEdge | PersistEdge | LoopEdge | JoinEdge | LookupEdge | VisitorEdge;
@@ -24,17 +28,17 @@ export function inputs<T>(topics: string[], codec: Codec<T>, callback: Callback<
 export function output<T>(topic: string, codec: Codec<T>): OutputEdge {
   return { kind: 'output', topic, codec };
 }
-export function persist<T>(codec: Codec<T>): PersistEdge {
-  return { kind: 'persist', codec };
+export function persist<T>(codec: Codec<T>, options: TableEdgeOptions<T> = {}): PersistEdge {
+  return { kind: 'persist', codec, onUpdate: options.onUpdate as UpdateCallback<unknown> | undefined };
 }
 export function loop<T>(codec: Codec<T>, callback: Callback<T>): LoopEdge {
   return { kind: 'loop', codec, callback };
 }
-export function join<T>(table: string, codec: Codec<T>): JoinEdge {
-  return { kind: 'join', table, codec };
+export function join<T>(table: string, codec: Codec<T>, options: TableEdgeOptions<T> = {}): JoinEdge {
+  return { kind: 'join', table, codec, onUpdate: options.onUpdate as UpdateCallback<unknown> | undefined };
 }
-export function lookup<T>(table: string, codec: Codec<T>): LookupEdge {
-  return { kind: 'lookup', table, codec };
+export function lookup<T>(table: string, codec: Codec<T>, options: TableEdgeOptions<T> = {}): LookupEdge {
+  return { kind: 'lookup', table, codec, onUpdate: options.onUpdate as UpdateCallback<unknown> | undefined };
 }
 export function visitor(name: string, callback: Callback<unknown>): VisitorEdge {
   return { kind: 'visitor', name, callback };
@@ -53,6 +57,11 @@ export class GroupGraph {
   get inputs(): InputEdge[] { return this.edges.filter((e): e is InputEdge => e.kind === 'input'); }
   get outputs(): OutputEdge[] { return this.edges.filter((e): e is OutputEdge => e.kind === 'output'); }
   get persist(): PersistEdge | undefined { return this.edges.find((e): e is PersistEdge => e.kind === 'persist'); }
+  /** The codec and update callback of a table this group restores (`own`: its group table's topic), if it has a callback. */
+  updateFor(table: string, own: string): { codec: Codec<unknown>; onUpdate: UpdateCallback<unknown> } | undefined {
+    const e = table === own ? this.persist : this.edges.find((x): x is JoinEdge | LookupEdge => (x.kind === 'join' || x.kind === 'lookup') && x.table === table);
+    return e?.onUpdate ? { codec: e.codec, onUpdate: e.onUpdate } : undefined;
+  }
   get loop(): LoopEdge | undefined { return this.edges.find((e): e is LoopEdge => e.kind === 'loop'); }
   get joins(): JoinEdge[] { return this.edges.filter((e): e is JoinEdge => e.kind === 'join'); }
   get lookups(): LookupEdge[] { return this.edges.filter((e): e is LookupEdge => e.kind === 'lookup'); }

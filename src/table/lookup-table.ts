@@ -7,6 +7,8 @@ import type { KafkaClient, KafkaRecord, ReaderPort } from '../kafka/ports.js';
 import type { Logger } from '../logger.js';
 import { SharedTableStore } from '../storage/shared-table.js';
 import { PartitionTable, type TableSink } from './partition-table.js';
+import { tableWrites, type UpdateCallback } from './update.js';
+import type { Codec } from '../codec/codec.js';
 
 export interface LookupStats {
   table: string;
@@ -19,8 +21,6 @@ export interface LookupStats {
   followed: number;
 }
 
-const utf8 = new TextDecoder();
-
 export class LookupTable {
   readonly table: string;
   readonly path: string;
@@ -31,7 +31,15 @@ export class LookupTable {
   #following: Promise<unknown> = Promise.resolve();
   #recoveryMs = 0;
 
-  constructor(table: string, path: string, partitions: number, client: KafkaClient, hasher: Hasher, log: Logger) {
+  constructor(
+    table: string,
+    path: string,
+    partitions: number,
+    client: KafkaClient,
+    hasher: Hasher,
+    log: Logger,
+    update?: { codec: Codec<unknown>; onUpdate: UpdateCallback<unknown> },
+  ) {
     this.table = table;
     this.path = path;
     this.#store = new SharedTableStore(path);
@@ -41,7 +49,7 @@ export class LookupTable {
         checkpoint: () => store.checkpoint(),
         wipe: () => store.clear(),
         apply: (records: KafkaRecord[]) =>
-          store.apply(records.map((r) => [r.key === null ? '' : utf8.decode(r.key), r.value] as const), records[records.length - 1]!.offset),
+          store.apply(tableWrites(records, p, update && { ...update, get: (k) => store.get(k) }), records[records.length - 1]!.offset),
       };
       // A reader per partition: its follower long-polls.
       const reader = client.reader();

@@ -7,6 +7,8 @@ import type { KafkaRecord, ReaderPort } from '../../kafka/ports.js';
 import { openStore } from '../../storage/open.js';
 import type { PartitionStore, StorageSpec } from '../../storage/storage.js';
 import { PartitionTable, type RecoveryStats } from '../../table/partition-table.js';
+import { tableWrites, type UpdateCallback } from '../../table/update.js';
+import type { Codec } from '../../codec/codec.js';
 
 export interface StandbyStats {
   partition: number;
@@ -17,8 +19,6 @@ export interface StandbyStats {
   recovery: RecoveryStats | null;
   followed: number;
 }
-
-const utf8 = new TextDecoder();
 
 export class StandbyPartition {
   readonly partition: number;
@@ -31,12 +31,20 @@ export class StandbyPartition {
   #following: Promise<unknown> = Promise.resolve();
 
   /** `tables`: the group table first, then the joined tables. */
-  constructor(partition: number, tables: string[], storage: StorageSpec, reader: ReaderPort, log: Logger) {
+  constructor(
+    partition: number,
+    tables: string[],
+    storage: StorageSpec,
+    reader: ReaderPort,
+    log: Logger,
+    updateFor: (table: string) => { codec: Codec<unknown>; onUpdate: UpdateCallback<unknown> } | undefined,
+  ) {
     this.partition = partition;
     this.#reader = reader;
     this.#tableTopic = tables[0]!;
     for (const topic of tables) {
       const store = openStore(storage, topic, partition);
+      const update = updateFor(topic);
       this.#stores.set(topic, store);
       this.#tables.push(new PartitionTable({
         reader,
@@ -47,7 +55,7 @@ export class StandbyPartition {
           checkpoint: () => store.checkpoint(),
           wipe: () => store.clear(),
           apply: (records: KafkaRecord[]) =>
-            store.apply(records.map((r) => [r.key === null ? '' : utf8.decode(r.key), r.value] as const), records[records.length - 1]!.offset),
+            store.apply(tableWrites(records, partition, update && { ...update, get: (k) => store.get(k) }), records[records.length - 1]!.offset),
         },
       }));
     }

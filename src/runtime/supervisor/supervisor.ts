@@ -158,7 +158,7 @@ export class Supervisor {
     for (const e of edges) {
       const n = counts.get(e.table);
       if (n === undefined) throw new TopicError(e.table, `group '${this.#graph.group}': looked-up table '${e.table}' not found`);
-      const t = new LookupTable(e.table, join(dir, e.table), n, client, this.#o.hasher, this.#log);
+      const t = new LookupTable(e.table, join(dir, e.table), n, client, this.#o.hasher, this.#log, e.onUpdate ? { codec: e.codec, onUpdate: e.onUpdate } : undefined);
       this.#lookups.push(t);
     }
     const started = Date.now();
@@ -189,7 +189,7 @@ export class Supervisor {
 
   #newStandby(p: number): StandbyPartition {
     const tables = [this.#o.tableTopic, ...this.#graph.joins.map((j) => j.table)];
-    return new StandbyPartition(p, tables, this.#o.storage, this.#client!.reader(), this.#log.child({ standby: p }));
+    return new StandbyPartition(p, tables, this.#o.storage, this.#client!.reader(), this.#log.child({ standby: p }), (t) => this.#graph.updateFor(t, this.#o.tableTopic));
   }
 
   /** A partition this instance no longer (or not yet) owns becomes a standby once its actor closed. */
