@@ -100,3 +100,15 @@ export const VIEW_TRANSITIONS: Record<ViewState, readonly ViewState[]> = {
   stopped: [],
   failed: [],
 };
+
+/** The supervisor's handle of one partition actor. */
+export type HandleState = 'waiting' | 'opening' | 'recovering' | 'running' | 'stopping' | 'closed' | 'failed';
+export const HANDLE_TRANSITIONS: Record<HandleState, readonly HandleState[]> = {
+  waiting: ['opening', 'stopping', 'failed', 'closed'],
+  opening: ['recovering', 'stopping', 'failed'],
+  recovering: ['running', 'stopping', 'failed'],
+  running: ['stopping', 'failed'],
+  stopping: ['closed', 'failed'],
+  failed: ['closed'],
+  closed: [],
+};

@@ -1,13 +1,17 @@
-// Main-thread proxy of one partition actor: drives its recovery, feeds it records with a
-// bounded amount in flight, produces its effects in order, and computes which input offsets
-// may be committed (callback done, every effect acked, every earlier batch too).
+// Main-thread proxy of one partition actor, a thin handle over its parts: the tables it restores
+// and follows (PartitionTable), the records it feeds with a bounded amount held (flow), the
+// effects it produces in order (EffectsProducer) and the offsets that may be committed
+// (CommitTracker). Its lifecycle is HANDLE_TRANSITIONS.
 import type { MessagePort } from 'node:worker_threads';
-import { BrokerUnavailableError, deserializeError, ProduceError } from '../../errors.js';
+import { deserializeError } from '../../errors.js';
 import type { Hasher } from '../../hashers.js';
-import type { KafkaRecord, OutRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
+import type { KafkaRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
 import type { Logger } from '../../logger.js';
-import type { ActorToSupervisor, DoneOffset, SupervisorToActor } from '../protocol.js';
-import { BatchWriter, readBatch, RecordKind } from '../wire.js';
+import { HANDLE_TRANSITIONS, Lifecycle, type HandleState } from '../lifecycle.js';
+import type { ActorToSupervisor, SupervisorToActor } from '../protocol.js';
+import { BatchWriter, RecordKind } from '../wire.js';
+import { CommitTracker, type CommitOffset } from './commit-tracker.js';
+import { EffectsProducer } from './effects-producer.js';
 import { Mailbox } from './mailbox.js';
 import { PartitionTable, type RecoveryStats, type TableSink } from '../../table/partition-table.js';
 
@@ -32,24 +36,13 @@ export interface HandleDeps {
   resume(handle: ActorHandle): void;
 }
 
-export type HandleState = 'waiting' | 'opening' | 'recovering' | 'running' | 'stopping' | 'closed' | 'failed';
-
-interface PendingBatch {
-  id: number;
-  done: DoneOffset[];
-  /** Input records whose effects this batch carries. */
-  records: number;
-  acked: boolean;
-  holds: number;
-}
+export type { HandleState };
 
 export type { RecoveryStats };
 
-const EMPTY_KEY = new Uint8Array(0);
-
 export class ActorHandle {
   readonly partition: number;
-  state: HandleState = 'waiting';
+  readonly life: Lifecycle<HandleState>;
   host = -1;
   processed = 0;
   inflight = 0;
@@ -59,21 +52,17 @@ export class ActorHandle {
   #buffered: { topic: string; records: KafkaRecord[] }[] = [];
   readonly #lastSent = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
-  readonly #batches: PendingBatch[] = [];
-  readonly #committable = new Map<string, number>();
-  readonly #committed = new Map<string, number>();
-  #produce: Promise<void> = Promise.resolve();
+  readonly #commits: CommitTracker;
+  readonly #effects: EffectsProducer;
   #paused = false;
   #caughtUp = false;
   #bufferedRecords = 0;
   /** Records processed whose effects Kafka has not acked yet (they pile up while the broker is away). */
   #unacked = 0;
   #catchingUp = false;
-  #produceFailed = false;
   #accepting = true;
   #dead: Error | undefined;
   #seq = 0;
-  #drained: (() => void) | undefined;
   readonly #samples: [number, number][] = [];
   /** The group table and the joined tables of this partition, by topic. */
   readonly #tables = new Map<string, PartitionTable>();
@@ -86,6 +75,25 @@ export class ActorHandle {
   constructor(partition: number, deps: HandleDeps) {
     this.partition = partition;
     this.#d = deps;
+    this.life = new Lifecycle(`partition ${deps.group}[${partition}]`, 'waiting', HANDLE_TRANSITIONS);
+    this.life.onChange(() => deps.changed());
+    this.#commits = new CommitTracker(partition, () => deps.changed());
+    this.#effects = new EffectsProducer({
+      group: deps.group,
+      partition,
+      tableTopic: deps.tableTopic,
+      producer: deps.producer,
+      hasher: deps.hasher,
+      partitionsOf: deps.partitionsOf,
+      fail: (err) => {
+        this.#accepting = false;
+        deps.fail(err);
+      },
+    });
+  }
+
+  get state(): HandleState {
+    return this.life.state;
   }
 
   /** Connects the handle to its actor's port and runs recovery; resolves when running. */
@@ -234,8 +242,7 @@ export class ActorHandle {
   }
 
   #set(s: HandleState): void {
-    this.state = s;
-    this.#d.changed();
+    if (this.life.can(s)) this.life.to(s);
   }
 
   #onMessage(m: ActorToSupervisor): void {
@@ -245,18 +252,20 @@ export class ActorHandle {
         this.processed += m.records;
         this.#unacked += m.records;
         this.#sampleRate();
-        const entry: PendingBatch = { id: m.batch, done: m.done, records: m.records, acked: false, holds: m.holds };
-        this.#batches.push(entry);
+        this.#commits.add(m.batch, m.done, m.holds);
         this.#flow();
-        this.#produce = this.#produce.then(() => this.#produceEffects(m.buffer, m.tableWrites, entry));
+        const { batch, records } = m;
+        this.#effects.enqueue(m.buffer, m.tableWrites, m.done, (changelogOffset) => {
+          this.#post({ kind: 'acked', batch, changelogOffset });
+          this.#unacked -= records;
+          this.#flow();
+          this.#commits.acked(batch);
+        });
         return;
       }
-      case 'release': {
-        const b = this.#batches.find((x) => x.id === m.batch);
-        if (b) b.holds = 0;
-        this.#advance();
+      case 'release':
+        this.#commits.released(m.batch);
         return;
-      }
       case 'visit-done':
         this.#visits.get(m.seq)?.({ visited: m.visited, aborted: m.aborted });
         this.#visits.delete(m.seq);
@@ -269,57 +278,6 @@ export class ActorHandle {
       default:
         this.#d.log.error({ kind: m.kind, partition: this.partition }, 'unexpected message from actor');
     }
-  }
-
-  async #produceEffects(buffer: ArrayBuffer, tableWrites: number, entry: PendingBatch): Promise<void> {
-    if (this.#produceFailed) return; // nothing after a failed batch may be acked
-    let out: OutRecord[] = [];
-    let changelogOffset: number | null = null;
-    try {
-      out = readBatch(buffer).map((r) => ({
-        topic: r.topic,
-        partition: r.partition >= 0 ? r.partition : this.#d.hasher(r.key ?? EMPTY_KEY, this.#d.partitionsOf(r.topic)),
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        timestamp: r.timestamp,
-      }));
-      // Requests stay under the broker's default message.max.bytes (1 MiB); chunks go out one
-      // after the other, so order per partition holds and the last chunk with table records
-      // gives the changelog offset the batch ends at.
-      for (const chunk of chunks(out, this.#d.tableTopic, this.partition)) {
-        const acks = await this.#d.producer.send(chunk.records);
-        if (chunk.tableRecords > 0) {
-          const ack = acks.find((a) => a.topic === this.#d.tableTopic && a.partition === this.partition);
-          if (ack) changelogOffset = Number(ack.baseOffset) + chunk.tableRecords - 1;
-        }
-      }
-      if (tableWrites > 0 && changelogOffset === null) throw new Error('the broker acked no changelog offset');
-    } catch (err) {
-      const topics = [...new Set(out.map((o) => o.topic))].join(', ') || this.#d.tableTopic;
-      const first = entry.done.map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
-      this.#d.fail(err instanceof BrokerUnavailableError ? err : new ProduceError(topics,
-        `group '${this.#d.group}' partition ${this.partition}: producing ${out.length} records to ${topics} failed; inputs up to ${first} stay uncommitted: ${(err as Error).message}`,
-        { cause: err }));
-      this.#accepting = false;
-      this.#produceFailed = true;
-      return;
-    }
-    this.#post({ kind: 'acked', batch: entry.id, changelogOffset });
-    entry.acked = true;
-    this.#unacked -= entry.records;
-    this.#flow();
-    this.#advance();
-  }
-
-  #advance(): void {
-    let moved = false;
-    while (this.#batches.length > 0 && this.#batches[0]!.acked && this.#batches[0]!.holds === 0) {
-      for (const d of this.#batches.shift()!.done) this.#committable.set(d.topic, d.offset + 1);
-      moved = true;
-    }
-    if (this.#batches.length === 0) this.#drained?.();
-    if (moved) this.#d.changed();
   }
 
   /** Keeps about ten seconds of (time, processed) samples, one per second, for the rate. */
@@ -339,16 +297,12 @@ export class ActorHandle {
   }
 
   /** Offsets that may be committed and were not yet. */
-  pendingCommits(): { topic: string; partition: number; offset: number }[] {
-    const out: { topic: string; partition: number; offset: number }[] = [];
-    for (const [topic, offset] of this.#committable) {
-      if (this.#committed.get(topic) !== offset) out.push({ topic, partition: this.partition, offset });
-    }
-    return out;
+  pendingCommits(): CommitOffset[] {
+    return this.#commits.pendingCommits();
   }
 
   markCommitted(list: { topic: string; offset: number }[]): void {
-    for (const c of list) this.#committed.set(c.topic, c.offset);
+    this.#commits.markCommitted(list);
   }
 
   /** Runs visitor `name` over this partition's keys; resolves when all were visited and acked, or it was aborted. */
@@ -391,15 +345,15 @@ export class ActorHandle {
       this.#post({ kind: 'stop', seq: ++this.#seq });
       const stopped = await within(this.#mail!.next('stopped'), 'the record in hand').catch(() => undefined);
       if (stopped) this.inflight -= stopped.dropped;
-      await within(this.#produce, 'producing effects');
+      await within(this.#effects.idle(), 'producing effects');
       // After a failure nothing more will be acked or released: do not wait for it.
-      if (this.#batches.length > 0 && !this.#produceFailed && this.state !== 'failed') {
-        await within(new Promise<void>((r) => (this.#drained = r)), 'deferred commits');
+      if (this.#commits.pending > 0 && !this.#effects.failed && this.state !== 'failed') {
+        await within(this.#commits.drained(), 'deferred commits');
       }
       this.#post({ kind: 'close', seq: ++this.#seq });
       await within(this.#mail!.next('closed'), 'closing the store').catch(() => undefined);
     } else {
-      await within(this.#produce, 'producing effects');
+      await within(this.#effects.idle(), 'producing effects');
     }
     await this.#following;
     await this.#followReader?.close();
@@ -407,7 +361,7 @@ export class ActorHandle {
     for (const done of this.#visits.values()) done({ visited: 0, aborted: true });
     this.#visits.clear();
     this.#port?.close();
-    this.state = 'closed';
+    this.#set('closed');
   }
 
   /** The thread hosting this actor died: no reply will come. */
@@ -421,7 +375,7 @@ export class ActorHandle {
   stats(): object {
     const lag: Record<string, number> = {};
     for (const [topic, hwm] of this.#highWatermarks) {
-      const next = this.#committed.get(topic) ?? this.#committable.get(topic);
+      const next = this.#commits.next(topic);
       lag[topic] = next === undefined ? hwm : Math.max(0, hwm - next);
     }
     return {
@@ -433,34 +387,11 @@ export class ActorHandle {
       rate: this.#rate(),
       inflight: this.inflight,
       paused: this.#paused,
-      committed: Object.fromEntries(this.#committed),
+      committed: this.#commits.committed(),
       lag,
       recovery: this.recovery ?? null,
     };
   }
-}
-
-const MAX_REQUEST_BYTES = 900 * 1024;
-
-/** Splits records into produce requests of bounded size, keeping their order. */
-function* chunks(records: OutRecord[], tableTopic: string, partition: number): Generator<{ records: OutRecord[]; tableRecords: number }> {
-  let cur: OutRecord[] = [];
-  let bytes = 0;
-  let table = 0;
-  for (const r of records) {
-    let size = 64 + (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
-    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += k.length + v.byteLength + 8;
-    if (cur.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
-      yield { records: cur, tableRecords: table };
-      cur = [];
-      bytes = 0;
-      table = 0;
-    }
-    cur.push(r);
-    bytes += size;
-    if (r.topic === tableTopic && r.partition === partition) table++;
-  }
-  if (cur.length > 0) yield { records: cur, tableRecords: table };
 }
 
 async function withDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => void): Promise<T | undefined> {
