@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startRestartableBroker, type RestartableBroker } from '../scripts/broker.js';
-import { BrokerUnavailableError, Emitter, ErrorCodes, Processor, View, codecs, type ViewState } from '../src/index.js';
+import { BrokerUnavailableError, Emitter, ErrorCodes, Processor, ProduceError, View, codecs, type ViewState } from '../src/index.js';
 import { createTopics, tempDir, unique, waitFor } from './helpers.js';
 import { actors, processed } from './processor-helpers.js';
 
@@ -185,6 +185,8 @@ test('an outage longer than brokerOutageMs: run() rejects with BrokerUnavailable
   const done = p.run();
   done.catch(() => undefined);
   await waitFor('processing to be under way', () => processed(p) >= 500, 120_000);
+  const late = new Emitter({ brokers, topic: input, codec: codecs.string, brokerOutageMs: 3000 });
+  await late.emit('early', 'x');
   outage.arm();
   const downAt = await outage.down;
   const err = await t.throwsAsync(done, { instanceOf: BrokerUnavailableError });
@@ -196,7 +198,21 @@ test('an outage longer than brokerOutageMs: run() rejects with BrokerUnavailable
   t.true(ms < OUTAGE_MS, `rejected ${ms} ms into the outage, before the broker came back`);
   t.log(`rejected ${ms} ms after the broker died: ${err!.message}`);
 
+  // An Emitter (connected before the outage) likewise retries within its bound, then rejects
+  // every pending emit.
+  const emitStarted = Date.now();
+  const lost = await Promise.allSettled([late.emit('a', 'x'), late.emit('b', 'y')]);
+  for (const r of lost) {
+    t.is(r.status, 'rejected');
+    const e = (r as PromiseRejectedResult).reason as ProduceError;
+    t.true(e instanceof ProduceError, String(e));
+    t.true(e.cause instanceof BrokerUnavailableError, String(e.cause));
+  }
+  t.true(Date.now() - emitStarted < 15_000, `emits rejected after ${Date.now() - emitStarted} ms`);
+  await late.close();
+
   await outage.up;
+  emitted.set('early', (emitted.get('early') ?? 0) + 1);
   await emitRounds(emitter, emitted, 3000, 1000, 100);
   await emitter.close();
   const again = new Processor(options);

@@ -6,6 +6,33 @@ import type { PartitionStore } from './storage.js';
 
 const CHECKPOINT = 'checkpoint';
 
+export interface TableEnv {
+  root: RootDatabase;
+  /** Keys → value bytes. */
+  data: Database<Uint8Array, string>;
+  /** Checkpoints, apart from the data so that no user key can collide with one. */
+  meta: Database<number, string>;
+}
+
+/**
+ * Opens (creating it) the LMDB environment of a table store at `path`. The changelog is the
+ * durable copy: after a crash it is re-read from the checkpoint, so commits need not wait for
+ * fsync; LMDB stays consistent on a process crash.
+ */
+export function openTableEnv(path: string): TableEnv {
+  try {
+    mkdirSync(path, { recursive: true });
+    const root = open({ path: join(path, 'table.mdb'), maxDbs: 4, noSync: true });
+    return {
+      root,
+      data: root.openDB<Uint8Array, string>({ name: 'data', encoding: 'binary', keyEncoding: 'ordered-binary' }),
+      meta: root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' }),
+    };
+  } catch (err) {
+    throw new StorageError(`cannot open LMDB at ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
  * One LMDB environment per partition (`<dir>/<table>.<partition>`): independent commits, and a
  * partition is one directory to drop or move. Data and checkpoint live in two named databases
@@ -19,16 +46,7 @@ export class LmdbStore implements PartitionStore {
 
   constructor(path: string) {
     this.path = path;
-    try {
-      mkdirSync(path, { recursive: true });
-      // The changelog is the durable copy: after a crash we re-read it from the checkpoint,
-      // so commits need not wait for fsync; LMDB stays consistent on a process crash.
-      this.#root = open({ path: join(path, 'table.mdb'), maxDbs: 4, noSync: true });
-      this.#data = this.#root.openDB<Uint8Array, string>({ name: 'data', encoding: 'binary', keyEncoding: 'ordered-binary' });
-      this.#meta = this.#root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
-    } catch (err) {
-      throw new StorageError(`cannot open LMDB at ${path}: ${(err as Error).message}`, { cause: err });
-    }
+    ({ root: this.#root, data: this.#data, meta: this.#meta } = openTableEnv(path));
   }
 
   get(key: string): Uint8Array | undefined {

@@ -3,10 +3,8 @@
 // reads it synchronously (LMDB serves many readers; lmdb-js renews a reader's snapshot on every
 // event-loop turn, so readers see the writer's commits). Keys of a compacted table are unique
 // across partitions, so they share one key space; each partition keeps its own checkpoint.
-import { open, type Database, type RootDatabase } from 'lmdb';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { StorageError } from '../errors.js';
+import type { Database, RootDatabase } from 'lmdb';
+import { openTableEnv } from './lmdb.js';
 import type { PartitionStore } from './storage.js';
 
 export class SharedTableStore {
@@ -17,15 +15,7 @@ export class SharedTableStore {
 
   constructor(path: string) {
     this.path = path;
-    try {
-      mkdirSync(path, { recursive: true });
-      // The changelog is the durable copy (see LmdbStore): no fsync.
-      this.#root = open({ path: join(path, 'table.mdb'), maxDbs: 4, noSync: true });
-      this.#data = this.#root.openDB<Uint8Array, string>({ name: 'data', encoding: 'binary', keyEncoding: 'ordered-binary' });
-      this.#meta = this.#root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
-    } catch (err) {
-      throw new StorageError(`cannot open LMDB at ${path}: ${(err as Error).message}`, { cause: err });
-    }
+    ({ root: this.#root, data: this.#data, meta: this.#meta } = openTableEnv(path));
   }
 
   get(key: string): Uint8Array | undefined {

@@ -13,7 +13,6 @@ export interface ContextHost {
   defer(): (err?: unknown) => void;
   joinGet(table: string, key: string): unknown;
   lookupGet(table: string, key: string): unknown;
-  notSupported(what: string): never;
 }
 
 /** Thrown by ctx.fail to unwind the callback; the actor turns it into a ProcessingError. */

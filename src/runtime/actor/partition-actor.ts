@@ -535,9 +535,6 @@ export class PartitionActor implements ContextHost {
     return bytes === undefined ? undefined : decodeWith(l.codec, bytes);
   }
 
-  notSupported(what: string): never {
-    throw new InvalidArgumentError(`${what} is not supported yet by this partita version`);
-  }
 
   #requirePersist(what: string): Codec<unknown> {
     if (!this.#persist) throw new InvalidArgumentError(`${what}: group '${this.group}' has no group table (add persist(codec))`);

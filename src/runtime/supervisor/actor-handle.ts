@@ -161,7 +161,7 @@ export class ActorHandle {
 
   /**
    * Before the first input record reaches the actor, bring the table to the changelog's
-   * high-water mark once more. kafkajs has no "revoked" hook before a rejoin, so a previous
+   * high-water mark once more. The eager group protocol has no "revoked" step before a rejoin, so a previous
    * owner may still be acking its last writes while we recover. Every write it acked before
    * committing the offsets our consumer starts from is below the mark read now (the first
    * batch arrives only after our consumer fetched those offsets), so none of them is missed.

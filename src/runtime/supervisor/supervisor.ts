@@ -256,7 +256,7 @@ export class Supervisor {
       }
       const h = new ActorHandle(p, this.#deps(p));
       this.#handles.set(p, h);
-      // kafkajs keeps a pause across reassignment: a new owner starts unpaused.
+      // A pause may outlive a reassignment in the client: a new owner starts unpaused.
       this.#consumer?.resume(p);
       void this.#open(h);
     }
