@@ -36,6 +36,7 @@ import { Emitter, Processor, codecs } from '../src/index.js';
 import { findOrStartBroker, repoRoot } from '../scripts/broker.js';
 import type { ProgressSample } from './count-group.js';
 import { childPids, snapshot, threads, usage, waitIdle, type Snapshot, type Usage } from './sysstat.js';
+import { median, withAdmin } from './util.js';
 
 const PARTITIONS = 6;
 const COMMIT_INTERVAL_MS = 100;
@@ -106,11 +107,6 @@ function parseArgs(argv: string[]): Options {
 const log = (...a: unknown[]) => console.error('[bench]', ...a);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const silent = pino({ level: 'silent' });
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const fmtRate = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const fmtK = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(0)}k` : x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
 const f2 = (x: number) => x.toFixed(2);
@@ -156,15 +152,6 @@ async function calibrate(us: number): Promise<{ iters: number; nsPerIter: number
   return { iters: Math.round((us * 1000) / nsPerIter), nsPerIter };
 }
 
-async function withAdmin<T>(brokers: string[], fn: (a: ReturnType<InstanceType<typeof kafkajs.Kafka>['admin']>) => Promise<T>): Promise<T> {
-  const admin = new kafkajs.Kafka({ clientId: 'partita-bench-admin', brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 async function prefill(brokers: string[], topic: string, n: number, keys: number): Promise<number> {
   const t0 = performance.now();

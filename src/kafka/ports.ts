@@ -100,7 +100,7 @@ export interface GroupDescription {
 export interface AdminPort {
   /** Partition counts of the topics that exist (missing topics are absent). */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
-  /** Creates a topic; resolves once its partitions have leaders. Rejects if it exists. */
+  /** Creates a topic (nothing if it exists: created by another instance meanwhile); resolves once it is in the metadata. */
   createTopic(spec: TopicSpec): Promise<void>;
   describeConfig(topic: string): Promise<Record<string, string>>;
   describeGroup(groupId: string): Promise<GroupDescription>;

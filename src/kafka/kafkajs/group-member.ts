@@ -142,7 +142,7 @@ export class KafkajsGroupMember implements GroupMemberPort {
       // and pausing a partition only affects the next fetch. Its defaults (1 MiB per partition,
       // 10 MiB per fetch) are ~50k small records per partition, ten times maxInflight. The broker
       // still returns a first record batch larger than this (KIP-74), so nothing stalls.
-      maxBytesPerPartition: 32 * 1024,
+      maxBytesPerPartition: 16 * 1024,
       maxBytes: 1024 * 1024,
       // A few seconds of kafkajs-internal retries ride out a blip with the same member; longer
       // outages crash the consumer and partita replaces it (restartOnFailure false: see above).

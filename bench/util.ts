@@ -1,0 +1,21 @@
+// Small helpers every bench uses: a kafkajs admin for set-up, and medians.
+import kafkajs from 'kafkajs';
+
+export type Admin = ReturnType<InstanceType<typeof kafkajs.Kafka>['admin']>;
+
+/** Runs `fn` with a connected admin client, disconnecting it afterwards. */
+export async function withAdmin<T>(brokers: string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new kafkajs.Kafka({ clientId: 'partita-bench-admin', brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
