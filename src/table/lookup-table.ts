@@ -19,6 +19,8 @@ export interface LookupStats {
   recoveredRecords: number;
   recoveryMs: number;
   followed: number;
+  /** Next changelog offset to read, per partition. */
+  positions: number[];
 }
 
 export class LookupTable {
@@ -81,6 +83,7 @@ export class LookupTable {
       recoveredRecords: this.#parts.reduce((n, t) => n + (t.recovery?.records ?? 0), 0),
       recoveryMs: this.#recoveryMs,
       followed: this.#parts.reduce((n, t) => n + t.followed, 0),
+      positions: this.#parts.map((t) => t.position),
     };
   }
 

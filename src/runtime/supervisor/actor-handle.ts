@@ -390,6 +390,8 @@ export class ActorHandle {
       committed: this.#commits.committed(),
       lag,
       recovery: this.recovery ?? null,
+      /** Next changelog offset to read per table this actor holds (the group table, joined tables). */
+      tables: Object.fromEntries([...this.#tables].map(([topic, t]) => [topic, t.position])),
     };
   }
 }
