@@ -1,7 +1,7 @@
 export { Processor, type ProcessorOptions, type RunOptions } from './processor.js';
 export { Emitter, type EmitterOptions, type EmitOptions as EmitterEmitOptions } from './emitter.js';
 export { View, type ViewOptions, type ViewStats, type ViewPartitionStats, type ViewState, type ViewUpdate } from './view.js';
-export type { RecoveryStats } from './table/partition-table.js';
+export type { ProcessorStats, PartitionStats, LookupStats, StandbyStats, RecoveryStats } from './stats.js';
 export type { TableUpdate, UpdateCallback } from './table/update.js';
 export type { TableEdgeOptions } from './graph/define-group.js';
 export {

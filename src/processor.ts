@@ -13,6 +13,7 @@ import { defaultLogger, type Logger } from './logger.js';
 import type { NilHandling } from './runtime/protocol.js';
 import type { ResolvedOptions } from './runtime/supervisor/options.js';
 import { Supervisor } from './runtime/supervisor/supervisor.js';
+import { idleStats, type ProcessorStats } from './stats.js';
 
 export interface ProcessorOptions {
   brokers: string[];
@@ -188,8 +189,8 @@ export class Processor {
   }
 
   /** Per-partition state, offsets, lag and recovery, as plain JSON. */
-  stats(): object {
-    return this.#supervisor?.stats() ?? { state: 'idle' };
+  stats(): ProcessorStats {
+    return this.#supervisor?.stats() ?? idleStats(isGroupGraph(this.#opts.group) ? this.#opts.group.group : '');
   }
 
   /** Graceful stop: in-flight work finishes, effects are acked, offsets committed. */

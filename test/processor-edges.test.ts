@@ -22,7 +22,7 @@ test('stop() right after run() stops the processor', async (t) => {
   const done = p.run();
   await p.stop();
   await t.notThrowsAsync(done);
-  t.is((p.stats() as { state: string }).state, 'stopped');
+  t.is(p.stats().state, 'stopped');
 });
 
 test('effects larger than one produce request are split, in order, and the checkpoint is right', async (t) => {
@@ -86,7 +86,7 @@ test('changelog writes that land after recovery (a previous owner finishing) are
   await input1.close();
   await waitProcessed(p, 1);
   t.is(await p.get('k'), 42);
-  const recovery = (p.stats() as { actors: { recovery: { caughtUp: number } }[] }).actors[0]!.recovery;
+  const recovery = p.stats().actors[0]!.recovery!;
   t.is(recovery.caughtUp, 1);
   await p.stop();
   await done;

@@ -54,7 +54,7 @@ test('a worker thread that dies rejects run() with WorkerCrashedError naming its
   t.regex(err!.message, new RegExp(`group '${group}': worker thread \\d \\(partitions [0-9,]+\\) died: .*worker thread blew up`));
   t.true(err!.partitions.length > 0);
   t.true(Date.now() - started < 60_000);
-  t.is((p.stats() as { state: string }).state, 'failed');
+  t.is(p.stats().state, 'failed');
 });
 
 test('inputs with different partition counts fail before anything is consumed', async (t) => {

@@ -11,7 +11,7 @@ export interface ActorStats {
 }
 
 export function actors(p: Processor): ActorStats[] {
-  return (p.stats() as { actors?: ActorStats[] }).actors ?? [];
+  return p.stats().actors;
 }
 
 export const processed = (p: Processor): number => actors(p).reduce((s, a) => s + a.processed, 0);

@@ -1,12 +1,11 @@
 // Hot standby (partitions this instance does not own, followed locally and served by get) and
 // recover-ahead (every partition restored before joining), on the real broker.
 import test from 'ava';
-import { Emitter, codecs } from '../src/index.js';
+import { Emitter, codecs, type Processor } from '../src/index.js';
 import { brokers, createTopics, tempDir, unique, waitFor } from './helpers.js';
 import { actors, emitCounts, merge, processed, start } from './processor-helpers.js';
 
-interface Standby { partition: number; state: string; position: number; highWatermark: number | null }
-const standbys = (p: { stats(): object }) => (p.stats() as { standby: Standby[] }).standby;
+const standbys = (p: Processor) => p.stats().standby;
 
 test('hot standby: each instance serves the partitions it does not own with current values; a takeover reads only what was written since', async (t) => {
   const group = unique('standby');

@@ -126,7 +126,7 @@ for (const workers of [2, 0]) test(`lookup with workers: ${workers}: a 3-partiti
   const storagePath = tempDir(t);
   const url = new URL(`./fixtures/looker.js?group=${group}&input=${input}&table=${table}`, import.meta.url);
   const { p, done } = await start({ group: url, workers, storagePath }, t);
-  const lookups = (p.stats() as { lookups: { table: string; partitions: number; keys: number; path: string; recoveredRecords: number }[] }).lookups;
+  const lookups = p.stats().lookups;
   t.is(lookups.length, 1);
   t.like(lookups[0], { table, partitions: 3, keys: 300, recoveredRecords: 300 }, 'recovered before the first input');
   // Held once: one LMDB environment for the table in this process, none per actor or per thread.

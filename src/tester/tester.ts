@@ -15,6 +15,7 @@ import { Processor, type ProcessorOptions } from '../processor.js';
 import { View } from '../view.js';
 import { pino } from 'pino';
 import { MemoryKafka } from './memory-kafka.js';
+import { idleStats, type ProcessorStats } from '../stats.js';
 
 export interface TesterOptions {
   /** Partition count of every topic the tester creates (default 1). */
@@ -64,8 +65,8 @@ export class TesterProcessor {
     return (await this.#started).processor.get(key);
   }
 
-  stats(): object {
-    return this.#now?.processor.stats() ?? { state: 'idle' };
+  stats(): ProcessorStats {
+    return this.#now?.processor.stats() ?? idleStats();
   }
 
   /** Runs a visitor over every key, then waits until everything it caused ran. */
@@ -215,11 +216,11 @@ export class Tester {
       for (const t of [...tp.graph.inputTopics(), ...(tp.graph.loop ? [tp.loopTopic] : [])]) {
         for (let p = 0; p < this.partitions; p++) if ((this.kafka.committed(tp.graph.group, t, p) ?? 0) < end(t, p)) return false;
       }
-      const stats = tp.processor.stats() as { actors?: { partition: number; tables: Record<string, number> }[]; lookups?: { table: string; positions: number[] }[] };
-      for (const a of stats.actors ?? []) {
+      const stats = tp.processor.stats();
+      for (const a of stats.actors) {
         for (const [table, position] of Object.entries(a.tables)) if (table !== tp.tableTopic && position < end(table, a.partition)) return false;
       }
-      for (const l of stats.lookups ?? []) if (l.positions.some((pos, p) => pos < end(l.table, p))) return false;
+      for (const l of stats.lookups) if (l.positions.some((pos, p) => pos < end(l.table, p))) return false;
     }
     for (const v of this.#views) {
       for (const part of v.stats().partitions) if (part.position < end(v.table, part.partition)) return false;

@@ -12,6 +12,7 @@ import type { ActorToSupervisor, SupervisorToActor } from '../protocol.js';
 import { BatchWriter, RecordKind } from '../wire.js';
 import { CommitTracker, type CommitOffset } from './commit-tracker.js';
 import { EffectsProducer } from './effects-producer.js';
+import type { PartitionStats } from '../../stats.js';
 import { Mailbox } from './mailbox.js';
 import { PartitionTable, type RecoveryStats, type TableSink } from '../../table/partition-table.js';
 
@@ -372,7 +373,7 @@ export class ActorHandle {
     this.#mail?.kill(err);
   }
 
-  stats(): object {
+  stats(): PartitionStats {
     const lag: Record<string, number> = {};
     for (const [topic, hwm] of this.#highWatermarks) {
       const next = this.#commits.next(topic);

@@ -17,6 +17,7 @@ import { InlinePool, ThreadPool, type ActorPool } from './actor-pool.js';
 import type { ResolvedOptions } from './options.js';
 import { LookupTable, type LookupStats } from '../../table/lookup-table.js';
 import { StandbyPartition } from './standby.js';
+import type { ProcessorStats } from '../../stats.js';
 
 export class Supervisor {
   readonly life = new Lifecycle<ProcessorState>('processor', 'idle', PROCESSOR_TRANSITIONS);
@@ -440,14 +441,15 @@ export class Supervisor {
     return bytes === null ? undefined : decodeWith(persist.codec, bytes);
   }
 
-  stats(): object {
+  stats(): ProcessorStats {
+    const code = (this.#error as { code?: unknown } | undefined)?.code;
     return {
       group: this.group,
       state: this.life.state,
       partitions: this.#npar,
       uptimeMs: this.#startedAt ? Date.now() - this.#startedAt : 0,
       workers: this.#pool?.hosts() ?? [],
-      error: this.#error ? { name: this.#error.name, message: this.#error.message } : null,
+      error: this.#error ? { name: this.#error.name, message: this.#error.message, ...(typeof code === 'string' ? { code } : {}) } : null,
       actors: [...this.#handles.values()].sort((a, b) => a.partition - b.partition).map((h) => h.stats()),
       lookups: this.#lookups.map((t): LookupStats => t.stats()),
       standby: [...this.#standbys.values()].sort((a, b) => a.partition - b.partition).map((s) => s.stats()),
