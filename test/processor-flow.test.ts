@@ -1,6 +1,7 @@
-// Loopback chains and outputs, headers and timestamps, nil handling: with threads and in-thread.
+// Loopback chains and outputs, headers and timestamps over a real broker, with threads and in-thread
+// (nil handling and headers in callbacks are tested on partita/tester: context.test.ts).
 import test from 'ava';
-import { Emitter, codecs, defineGroup, input, persist, output } from '../src/index.js';
+import { Emitter, codecs } from '../src/index.js';
 import { brokers, createTopics, readTopic, tempDir, unique } from './helpers.js';
 import { start, waitProcessed } from './processor-helpers.js';
 
@@ -41,36 +42,3 @@ for (const workers of [2, 0]) {
     await done;
   });
 }
-
-test('nil handling: ignore skips and commits, process passes null; headers reach the callback', async (t) => {
-  const inputT = unique('nil-in');
-  const outT = unique('nil-out');
-  await createTopics([{ topic: inputT, partitions: 1 }, { topic: outT, partitions: 1 }]);
-  const emitter = new Emitter({ brokers: brokers(), topic: inputT, codec: codecs.string });
-  await emitter.emit('a', 'x', { headers: { trace: 't-1' } });
-  await emitter.emit('a', null);
-  await emitter.emit('a', 'y');
-  await emitter.close();
-  for (const nilHandling of ['ignore', 'process'] as const) {
-    const seen: (string | null)[] = [];
-    const traces: string[] = [];
-    const graph = defineGroup(unique(`nil-${nilHandling}`), [
-      input(inputT, codecs.string, (ctx, v) => {
-        seen.push(v);
-        if (ctx.headers['trace']) traces.push(new TextDecoder().decode(ctx.headers['trace']));
-        ctx.setValue(seen.length);
-        ctx.emit(outT, ctx.key, String(v), { headers: { from: nilHandling } });
-      }),
-      output(outT, codecs.string),
-      persist(codecs.json<number>()),
-    ]);
-    const { p, done } = await start({ group: graph, workers: 0, storage: 'memory', nilHandling });
-    await waitProcessed(p, 3);
-    t.deepEqual(seen, nilHandling === 'ignore' ? ['x', 'y'] : ['x', null, 'y']);
-    t.deepEqual(traces, ['t-1']);
-    await p.stop();
-    await done;
-  }
-  const out = await readTopic(outT, 5);
-  t.deepEqual(out.map((r) => `${r.headers['from']}:${r.value}`), ['ignore:x', 'ignore:y', 'process:x', 'process:null', 'process:y']);
-});
