@@ -154,17 +154,22 @@ test('idle() resolves once every record was handed over, in order, over several 
   await mk.idle(); // nothing pending: resolves at once
 });
 
-test("partita's runtime runs on it: a counting processor, in-thread, memory storage", async (t) => {
-  const mk = new MemoryKafka();
-  const group = unique('mcount');
-  const topic = unique('clicks');
-  mk.createTopic(topic, 4);
-  const graph = defineGroup(group, [
+/** A group counting records per key in its table. */
+function counting(group: string, topic: string) {
+  return defineGroup(group, [
     input(topic, codecs.string, (ctx) => {
       ctx.setValue(((ctx.value() as number | undefined) ?? 0) + 1);
     }),
     persist(codecs.json<number>()),
   ]);
+}
+
+test("partita's runtime runs on it: a counting processor, in-thread, memory storage", async (t) => {
+  const mk = new MemoryKafka();
+  const group = unique('mcount');
+  const topic = unique('clicks');
+  mk.createTopic(topic, 4);
+  const graph = counting(group, topic);
   const p = new Processor({ brokers: ['memory'], group: graph, workers: 0, storage: 'memory', kafkaClient: mk.client, commitIntervalMs: 10, logger });
   const done = p.run();
   t.teardown(() => p.stop());
@@ -209,12 +214,7 @@ test('two processors of one group split the partitions; when one stops the other
   const group = unique('mpair');
   const topic = unique('clicks');
   mk.createTopic(topic, 4);
-  const graph = defineGroup(group, [
-    input(topic, codecs.string, (ctx) => {
-      ctx.setValue(((ctx.value() as number | undefined) ?? 0) + 1);
-    }),
-    persist(codecs.json<number>()),
-  ]);
+  const graph = counting(group, topic);
   const assignments: Record<string, number[][]> = { a: [], b: [] };
   const start = (name: 'a' | 'b') => {
     const p = new Processor({

@@ -33,20 +33,33 @@ export function openTableEnv(path: string): TableEnv {
   }
 }
 
+/** A partition's share of an environment that holds several (see SharedTableStore). */
+export interface EnvShare {
+  env: TableEnv;
+  checkpointKey: string;
+  /** The partition's keys, for clear() and entries(). */
+  owns(key: string): boolean;
+}
+
 /**
  * One LMDB environment per partition (`<dir>/<table>.<partition>`): independent commits, and a
  * partition is one directory to drop or move. Data and checkpoint live in two named databases
- * of that environment, so no user key can collide with the checkpoint.
+ * of that environment, so no user key can collide with the checkpoint. Given a share instead,
+ * the store is one partition's view of a shared environment, which it does not close.
  */
 export class LmdbStore implements PartitionStore {
   readonly #root: RootDatabase;
   readonly #data: Database<Uint8Array, string>;
   readonly #meta: Database<number, string>;
+  readonly #checkpointKey: string;
+  readonly #share: EnvShare | undefined;
   readonly path: string;
 
-  constructor(path: string) {
+  constructor(path: string, share?: EnvShare) {
     this.path = path;
-    ({ root: this.#root, data: this.#data, meta: this.#meta } = openTableEnv(path));
+    this.#share = share;
+    this.#checkpointKey = share?.checkpointKey ?? CHECKPOINT;
+    ({ root: this.#root, data: this.#data, meta: this.#meta } = share?.env ?? openTableEnv(path));
   }
 
   get(key: string): Uint8Array | undefined {
@@ -54,7 +67,7 @@ export class LmdbStore implements PartitionStore {
   }
 
   checkpoint(): number | null {
-    const c = this.#meta.get(CHECKPOINT);
+    const c = this.#meta.get(this.#checkpointKey);
     return typeof c === 'number' ? c : null;
   }
 
@@ -64,14 +77,16 @@ export class LmdbStore implements PartitionStore {
         if (v === null) this.#data.remove(k);
         else this.#data.put(k, v);
       }
-      this.#meta.put(CHECKPOINT, checkpoint);
+      this.#meta.put(this.#checkpointKey, checkpoint);
     });
   }
 
   async clear(): Promise<void> {
+    const share = this.#share;
     await this.#root.transaction(() => {
-      this.#data.clearSync();
-      this.#meta.remove(CHECKPOINT);
+      if (share) for (const { key } of this.#data.getRange({})) { if (share.owns(key)) this.#data.remove(key); }
+      else this.#data.clearSync();
+      this.#meta.remove(this.#checkpointKey);
     });
   }
 
@@ -79,7 +94,7 @@ export class LmdbStore implements PartitionStore {
     const opts: { start?: string; end?: string } = {};
     if (range.start !== undefined) opts.start = range.start;
     if (range.end !== undefined) opts.end = range.end;
-    for (const { key, value } of this.#data.getRange(opts)) yield [key, value];
+    for (const { key, value } of this.#data.getRange(opts)) if (!this.#share || this.#share.owns(key)) yield [key, value];
   }
 
   count(): number {
@@ -87,6 +102,6 @@ export class LmdbStore implements PartitionStore {
   }
 
   async close(): Promise<void> {
-    await this.#root.close();
+    if (!this.#share) await this.#root.close();
   }
 }
