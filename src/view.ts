@@ -7,14 +7,14 @@ import { decodeWith, keyBytes, type Codec } from './codec/codec.js';
 import { BrokerUnavailableError, InvalidArgumentError, StateError, TopicError } from './errors.js';
 import { hashers, type Hasher } from './hashers.js';
 import { kafkajsClient } from './kafka/kafkajs/index.js';
-import type { KafkaClient, KafkaClientFactory, KafkaRecord, ReaderPort } from './kafka/ports.js';
+import type { KafkaClient, KafkaClientFactory, ReaderPort } from './kafka/ports.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { Lifecycle, VIEW_TRANSITIONS, type ViewState } from './runtime/lifecycle.js';
 import { openStore } from './storage/open.js';
 import type { PartitionStore, StorageSpec } from './storage/storage.js';
 import { delay } from './kafka/broker-health.js';
-import { PartitionTable, type RecoveryStats, type TableSink } from './table/partition-table.js';
-import { tableWrites, type TableUpdate, type UpdateCallback } from './table/update.js';
+import { PartitionTable, storeSink, type RecoveryStats, type TableSink } from './table/partition-table.js';
+import type { TableUpdate, UpdateCallback } from './table/update.js';
 
 export type { ViewState };
 
@@ -211,12 +211,7 @@ export class View<T> {
 
   #sink(partition: number, store: PartitionStore): TableSink {
     const onUpdate = this.#o.onUpdate as UpdateCallback<unknown> | undefined;
-    const update = onUpdate && { codec: this.#codec as Codec<unknown>, onUpdate, get: (k: string) => store.get(k) };
-    return {
-      checkpoint: () => store.checkpoint(),
-      wipe: () => store.clear(),
-      apply: (records: KafkaRecord[]) => store.apply(tableWrites(records, partition, update), records[records.length - 1]!.offset),
-    };
+    return storeSink(store, partition, onUpdate && { codec: this.#codec as Codec<unknown>, onUpdate });
   }
 
   /** Resolves once every partition is recovered to its high-water mark; rejects if run() fails first. */

@@ -1,7 +1,7 @@
 import { isCodec, type Codec } from '../codec/codec.js';
 import { InvalidGraphError } from '../errors.js';
 import type { Context } from './context.js';
-import type { UpdateCallback } from '../table/update.js';
+import type { TableUpdater, UpdateCallback } from '../table/update.js';
 import { isLegalTopicName, loopTopic, tableTopic, type NamingOptions } from './naming.js';
 
 export type Callback<T, V = any> = (ctx: Context<V>, value: T) => void | Promise<void>;
@@ -58,7 +58,7 @@ export class GroupGraph {
   get outputs(): OutputEdge[] { return this.edges.filter((e): e is OutputEdge => e.kind === 'output'); }
   get persist(): PersistEdge | undefined { return this.edges.find((e): e is PersistEdge => e.kind === 'persist'); }
   /** The codec and update callback of a table this group restores (`own`: its group table's topic), if it has a callback. */
-  updateFor(table: string, own: string): { codec: Codec<unknown>; onUpdate: UpdateCallback<unknown> } | undefined {
+  updateFor(table: string, own: string): TableUpdater | undefined {
     const e = table === own ? this.persist : this.edges.find((x): x is JoinEdge | LookupEdge => (x.kind === 'join' || x.kind === 'lookup') && x.table === table);
     return e?.onUpdate ? { codec: e.codec, onUpdate: e.onUpdate } : undefined;
   }

@@ -3,12 +3,11 @@
 // read it by path (SharedTableStore); only this thread writes it.
 import { keyBytes } from '../codec/codec.js';
 import type { Hasher } from '../hashers.js';
-import type { KafkaClient, KafkaRecord, ReaderPort } from '../kafka/ports.js';
+import type { KafkaClient, ReaderPort } from '../kafka/ports.js';
 import type { Logger } from '../logger.js';
 import { SharedTableStore } from '../storage/shared-table.js';
-import { PartitionTable, type TableSink } from './partition-table.js';
-import { tableWrites, type UpdateCallback } from './update.js';
-import type { Codec } from '../codec/codec.js';
+import { PartitionTable, storeSink } from './partition-table.js';
+import type { TableUpdater } from './update.js';
 
 export interface LookupStats {
   table: string;
@@ -40,19 +39,14 @@ export class LookupTable {
     client: KafkaClient,
     hasher: Hasher,
     log: Logger,
-    update?: { codec: Codec<unknown>; onUpdate: UpdateCallback<unknown> },
+    update?: TableUpdater,
   ) {
     this.table = table;
     this.path = path;
     this.#store = new SharedTableStore(path);
     for (let p = 0; p < partitions; p++) {
       const store = this.#store.partition(p, (key) => hasher(keyBytes(key), partitions) === p);
-      const sink: TableSink = {
-        checkpoint: () => store.checkpoint(),
-        wipe: () => store.clear(),
-        apply: (records: KafkaRecord[]) =>
-          store.apply(tableWrites(records, p, update && { ...update, get: (k) => store.get(k) }), records[records.length - 1]!.offset),
-      };
+      const sink = storeSink(store, p, update);
       // A reader per partition: its follower long-polls.
       const reader = client.reader();
       this.#readers.push(reader);

@@ -5,6 +5,8 @@
 // go is the sink's business: an actor's store in a worker thread, or a store in this thread.
 import type { Logger } from '../logger.js';
 import type { KafkaRecord, ReaderPort } from '../kafka/ports.js';
+import type { PartitionStore } from '../storage/storage.js';
+import { applyChangelog, type TableUpdater } from './update.js';
 
 export interface TableSink {
   /** Offset of the last changelog record the sink holds, or null when it holds none. */
@@ -13,6 +15,15 @@ export interface TableSink {
   wipe(): Promise<void>;
   /** Applies records in offset order (a null value deletes); the checkpoint becomes the last offset. */
   apply(records: KafkaRecord[]): Promise<void>;
+}
+
+/** A sink into a store of this thread (views, lookups, standbys). */
+export function storeSink(store: PartitionStore, partition: number, update?: TableUpdater): TableSink {
+  return {
+    checkpoint: () => store.checkpoint(),
+    wipe: () => store.clear(),
+    apply: (records) => applyChangelog(store, records, partition, update),
+  };
 }
 
 export interface RecoveryStats {

@@ -2,6 +2,7 @@
 // followed (the group table, joined and looked-up tables, views). Default: the record's value,
 // a tombstone deletes. It is not called for a processor's own ctx.setValue writes.
 import { decodeWith, encodeWith, type Codec } from '../codec/codec.js';
+import type { PartitionStore } from '../storage/storage.js';
 
 export interface TableUpdate<T> {
   key: string;
@@ -49,4 +50,16 @@ export function tableWrites(
     pending.set(key, bytes);
     return [key, bytes];
   });
+}
+
+/** A table's codec and update callback (a table without a callback needs neither). */
+export interface TableUpdater {
+  codec: Codec<unknown>;
+  onUpdate: UpdateCallback<unknown>;
+}
+
+/** Applies a chunk of changelog records to a store: their writes and, atomically, the last offset as checkpoint. */
+export function applyChangelog(store: PartitionStore, records: readonly ChangelogRecord[], partition: number, update?: TableUpdater): Promise<void> {
+  const writes = tableWrites(records, partition, update && { ...update, get: (k) => store.get(k) });
+  return store.apply(writes, records[records.length - 1]!.offset);
 }

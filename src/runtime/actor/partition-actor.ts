@@ -9,7 +9,7 @@ import type { Headers } from '../../headers.js';
 import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, StorageError } from '../../errors.js';
 import { openStore } from '../../storage/open.js';
 import { SharedTableStore } from '../../storage/shared-table.js';
-import { tableWrites } from '../../table/update.js';
+import { applyChangelog } from '../../table/update.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
 import { assertNever, type ActorInit, type ActorToSupervisor, type SupervisorToActor } from '../protocol.js';
@@ -149,7 +149,7 @@ export class PartitionActor implements ContextHost {
           const recs = readBatch(m.buffer);
           const store = this.#storeOf(m.table);
           const update = this.#graph.updateFor(m.table, this.#init.tableTopic);
-          if (recs.length > 0) await store.apply(tableWrites(recs, this.partition, update && { ...update, get: (k) => store.get(k) }), recs[recs.length - 1]!.offset);
+          if (recs.length > 0) await applyChangelog(store, recs, this.partition, update);
           this.#post({ kind: 'recover-applied', table: m.table });
         });
         return;

@@ -3,12 +3,11 @@
 // the very LMDB environments the partition's actor opens on takeover, then followed. A takeover
 // closes the standby first; the actor then finds a current checkpoint and reads only the delta.
 import type { Logger } from '../../logger.js';
-import type { KafkaRecord, ReaderPort } from '../../kafka/ports.js';
+import type { ReaderPort } from '../../kafka/ports.js';
 import { openStore } from '../../storage/open.js';
 import type { PartitionStore, StorageSpec } from '../../storage/storage.js';
-import { PartitionTable, type RecoveryStats } from '../../table/partition-table.js';
-import { tableWrites, type UpdateCallback } from '../../table/update.js';
-import type { Codec } from '../../codec/codec.js';
+import { PartitionTable, storeSink, type RecoveryStats } from '../../table/partition-table.js';
+import type { TableUpdater } from '../../table/update.js';
 
 export interface StandbyStats {
   partition: number;
@@ -37,26 +36,20 @@ export class StandbyPartition {
     storage: StorageSpec,
     reader: ReaderPort,
     log: Logger,
-    updateFor: (table: string) => { codec: Codec<unknown>; onUpdate: UpdateCallback<unknown> } | undefined,
+    updateFor: (table: string) => TableUpdater | undefined,
   ) {
     this.partition = partition;
     this.#reader = reader;
     this.#tableTopic = tables[0]!;
     for (const topic of tables) {
       const store = openStore(storage, topic, partition);
-      const update = updateFor(topic);
       this.#stores.set(topic, store);
       this.#tables.push(new PartitionTable({
         reader,
         topic,
         partition,
         log,
-        sink: {
-          checkpoint: () => store.checkpoint(),
-          wipe: () => store.clear(),
-          apply: (records: KafkaRecord[]) =>
-            store.apply(tableWrites(records, partition, update && { ...update, get: (k) => store.get(k) }), records[records.length - 1]!.offset),
-        },
+        sink: storeSink(store, partition, updateFor(topic)),
       }));
     }
   }
