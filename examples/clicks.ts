@@ -15,7 +15,7 @@
  *
  * In an application, import from 'partita' instead of '../src/index.js'.
  */
-import { codecs, defineGroup, input, output, persist, type Context } from '../src/index.js';
+import { codecs, defineGroup, output, persist } from '../src/index.js';
 
 /** Topic names, exported so the demo (and anything else) uses the very same strings. */
 export const CLICK_TOPIC = 'demo-click-events';
@@ -79,10 +79,17 @@ function busyHash(text: string, us: number): number {
   return h >>> 0;
 }
 
+// Tables and outputs are declared first, so that the callbacks chained after them are typed
+// with them: ctx.value() is a UserClicks | undefined, and ctx.emit accepts only MILESTONE_TOPIC
+// with a Milestone.
 export default defineGroup('demo-clicks', [
+  // The group table: one UserClicks per user, in LMDB locally and in a compacted changelog.
+  persist(codecs.json<UserClicks>()),
+  output(MILESTONE_TOPIC, codecs.json<Milestone>()),
+])
   // Messages of one partition arrive here one after the other; different partitions run in
   // parallel on the worker threads. ctx.key is the message key: the user id.
-  input(CLICK_TOPIC, codecs.json<Click>(), (ctx: Context<UserClicks>, click) => {
+  .input(CLICK_TOPIC, codecs.json<Click>(), (ctx, click) => {
     busyHash(`${ctx.key}|${click.page}|${click.at}`, WORK_US);
 
     // ctx.value() reads this key's row (undefined the first time); setValue() writes it locally
@@ -90,13 +97,9 @@ export default defineGroup('demo-clicks', [
     const clicks = (ctx.value()?.clicks ?? 0) + 1;
     ctx.setValue({ clicks, lastPage: click.page });
 
-    // Only declared outputs can be emitted to (see output(...) below). The input offset is
-    // committed only once this emit and the table write are acked by Kafka (at-least-once).
+    // Only declared outputs can be emitted to. The input offset is committed only once this
+    // emit and the table write are acked by Kafka (at-least-once).
     if (clicks % MILESTONE_EVERY === 0) {
-      ctx.emit(MILESTONE_TOPIC, ctx.key, { user: ctx.key, clicks, page: click.page, at: click.at } satisfies Milestone);
+      ctx.emit(MILESTONE_TOPIC, ctx.key, { user: ctx.key, clicks, page: click.page, at: click.at });
     }
-  }),
-  output(MILESTONE_TOPIC, codecs.json<Milestone>()),
-  // The group table: one UserClicks per user, in LMDB locally and in a compacted changelog.
-  persist(codecs.json<UserClicks>()),
-]);
+  });

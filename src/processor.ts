@@ -1,7 +1,8 @@
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from './errors.js';
-import { isGroupGraph, type GroupGraph } from './graph/define-group.js';
+import { isGroupGraph, type GraphType, type GroupGraph, type TableValue, type VisitorMeta, type VisitorName } from './graph/define-group.js';
+import type { UnknownSpec } from './graph/context.js';
 import { loadGroupModule } from './graph/load.js';
 import { loopTopic, tableTopic } from './graph/naming.js';
 import { hashers, type Hasher } from './hashers.js';
@@ -15,10 +16,16 @@ import type { ResolvedOptions } from './runtime/supervisor/options.js';
 import { Supervisor } from './runtime/supervisor/supervisor.js';
 import { idleStats, type ProcessorStats } from './stats.js';
 
-export interface ProcessorOptions {
+/**
+ * The type of a graph loaded from a module URL, which carries no type: its reads are `unknown`.
+ * Give the graph's type as the parameter instead: `Processor<typeof graph>`.
+ */
+export type UntypedGraph = GraphType<UnknownSpec>;
+
+export interface ProcessorOptions<G extends GraphType = GroupGraph> {
   brokers: string[];
   /** URL (or path) of the module whose default export is the GroupGraph; a graph object only with workers: 0. */
-  group: URL | string | GroupGraph;
+  group: URL | string | G;
   /** Threads hosting partition actors; 0 runs actors in this thread. Default: min(partitions, cores). */
   workers?: number;
   clientId?: string;
@@ -64,8 +71,8 @@ export interface RunOptions {
  * One running instance of a group. Instances with the same group name split the partitions
  * of the co-partitioned inputs between them.
  */
-export class Processor {
-  readonly #opts: ProcessorOptions;
+export class Processor<G extends GraphType = UntypedGraph> {
+  readonly #opts: ProcessorOptions<G>;
   #supervisor: Supervisor | undefined;
   #created: Promise<Supervisor>;
   #setCreated!: (s: Supervisor) => void;
@@ -73,7 +80,7 @@ export class Processor {
   #graph: Promise<GroupGraph> | undefined;
   #stopRequested = false;
 
-  constructor(opts: ProcessorOptions) {
+  constructor(opts: ProcessorOptions<G>) {
     if (!opts || !Array.isArray(opts.brokers) || opts.brokers.length === 0) {
       throw new InvalidArgumentError('Processor: brokers must name at least one broker');
     }
@@ -100,6 +107,7 @@ export class Processor {
     if (opts.nilHandling !== undefined && !['ignore', 'process', 'decode'].includes(opts.nilHandling)) {
       throw new InvalidArgumentError(`Processor: nilHandling must be 'ignore', 'process' or 'decode', got ${String(opts.nilHandling)}`);
     }
+    if (isGroupGraph(opts.group)) opts.group.validate();
     this.#opts = opts;
     this.#created = new Promise((r) => (this.#setCreated = r));
   }
@@ -114,14 +122,14 @@ export class Processor {
 
   #loadGraph(): Promise<GroupGraph> {
     const url = this.#moduleUrl();
-    this.#graph ??= url ? loadGroupModule(url) : Promise.resolve(this.#opts.group as GroupGraph);
+    this.#graph ??= url ? loadGroupModule(url) : Promise.resolve(this.#opts.group as unknown as GroupGraph);
     return this.#graph;
   }
 
   #resolve(graph: GroupGraph): ResolvedOptions {
     const o = this.#opts;
     const naming = { ...(o.tableSuffix !== undefined ? { tableSuffix: o.tableSuffix } : {}), ...(o.loopSuffix !== undefined ? { loopSuffix: o.loopSuffix } : {}) };
-    graph.validateNaming(naming);
+    graph.validate(naming);
     const storagePath = resolvePath(o.storagePath ?? `./.partita/${graph.group}`);
     return {
       brokers: o.brokers,
@@ -183,9 +191,9 @@ export class Processor {
   }
 
   /** The value of a key in the group table, from a partition this instance holds. */
-  async get(key: string): Promise<unknown> {
+  async get(key: string): Promise<TableValue<G> | undefined> {
     if (!this.#supervisor) throw new InvalidArgumentError('Processor: not running');
-    return this.#supervisor.get(key);
+    return this.#supervisor.get(key) as Promise<TableValue<G> | undefined>;
   }
 
   /** Per-partition state, offsets, lag and recovery, as plain JSON. */
@@ -207,7 +215,7 @@ export class Processor {
    * number of keys visited once all their effects are acked; a rebalance, stop() or `signal`
    * rejects with VisitAbortedError carrying the count so far. `meta` must be cloneable.
    */
-  async visitAll(name: string, meta?: unknown, options: { signal?: AbortSignal } = {}): Promise<{ visited: number }> {
+  async visitAll<Name extends VisitorName<G>>(name: Name, meta?: VisitorMeta<G, Name>, options: { signal?: AbortSignal } = {}): Promise<{ visited: number }> {
     if (!this.#supervisor) throw new InvalidArgumentError('Processor: not running');
     return this.#supervisor.visitAll(name, meta, options.signal);
   }

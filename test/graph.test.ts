@@ -7,21 +7,21 @@ const s = codecs.string;
 test('a valid graph exposes its edges', (t) => {
   const g = defineGroup('g', [inputs(['a', 'b'], s, cb), output('o', s), persist(s), loop(s, cb), join('j', s), lookup('l', s), visitor('v', cb)]);
   t.deepEqual(g.inputTopics(), ['a', 'b']);
-  t.is(g.outputs[0]!.topic, 'o');
-  t.truthy(g.persist);
-  t.truthy(g.loop);
-  t.is(g.joins.length, 1);
-  t.is(g.lookups.length, 1);
-  t.is(g.visitors[0]!.name, 'v');
+  t.is(g.outputEdges[0]!.topic, 'o');
+  t.truthy(g.persistEdge);
+  t.truthy(g.loopEdge);
+  t.is(g.joinEdges.length, 1);
+  t.is(g.lookupEdges.length, 1);
+  t.is(g.visitorEdges[0]!.name, 'v');
 });
 
 const invalid: [string, () => unknown, RegExp][] = [
-  ['no input', () => defineGroup('g', [persist(s)]), /needs at least one input stream/],
+  ['no input', () => defineGroup('g', [persist(s)]).validate(), /needs at least one input stream/],
   ['two persists', () => defineGroup('g', [input('a', s, cb), persist(s), persist(s)]), /2 persist edges/],
   ['two loops', () => defineGroup('g', [input('a', s, cb), loop(s, cb), loop(s, cb)]), /2 loop edges/],
-  ['own table as input', () => defineGroup('g', [input('g-table', s, cb)]), /own table 'g-table'/],
-  ['own loop as join', () => defineGroup('g', [input('a', s, cb), join('g-loop', s)]), /own loop topic 'g-loop'/],
-  ['visitor without persist', () => defineGroup('g', [input('a', s, cb), visitor('v', cb)]), /visitors need a group table/],
+  ['own table as input', () => defineGroup('g', [input('g-table', s, cb)]).validate(), /own table 'g-table'/],
+  ['own loop as join', () => defineGroup('g', [input('a', s, cb), join('g-loop', s)]).validate(), /own loop topic 'g-loop'/],
+  ['visitor without persist', () => defineGroup('g', [input('a', s, cb), visitor('v', cb)]).validate(), /visitors need a group table/],
   ['topic consumed twice', () => defineGroup('g', [input('a', s, cb), inputs(['b', 'a'], s, cb)]), /topic 'a' is consumed twice/],
   ['input also joined', () => defineGroup('g', [input('a', s, cb), join('a', s)]), /consumed twice \(input and join\)/],
   ['no codec', () => defineGroup('g', [input('a', undefined as never, cb)]), /edge #1 \(input\) needs a codec/],
@@ -39,6 +39,6 @@ for (const [name, make, msg] of invalid) {
 
 test('naming options change which names are the own table and loop', (t) => {
   const g = defineGroup('g', [input('g-state', s, cb)]);
-  t.notThrows(() => g.validateNaming());
-  t.throws(() => g.validateNaming({ tableSuffix: '-state' }), { instanceOf: InvalidGraphError });
+  t.notThrows(() => g.validate());
+  t.throws(() => g.validate({ tableSuffix: '-state' }), { instanceOf: InvalidGraphError });
 });

@@ -243,7 +243,7 @@ test('two processors of one group split the partitions; when one stops the other
     });
     await producer.send(records);
   };
-  const owner = (key: string, ps: Processor[]) => ps[hashers.murmur2(utf8.encode(key), 4) < 2 ? 0 : 1]!;
+  const owner = (key: string, ps: Processor<any>[]) => ps[hashers.murmur2(utf8.encode(key), 4) < 2 ? 0 : 1]!;
   await emit(90);
   await waitFor('counts on both', async () => {
     for (const [k, n] of expected) if ((await owner(k, [a.p, b.p]).get(k)) !== n) return false;

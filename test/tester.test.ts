@@ -1,14 +1,11 @@
 // partita/tester: groups tested without Kafka, on the real runtime (Goka's examples/4-tests
 // scenarios, and what Goka's tester cannot do: several partitions, views, visitors).
 import test from 'ava';
-import { codecs, defineGroup, input, join, lookup, loop, output, persist, visitor, ProcessingError } from '../src/index.js';
+import { codecs, defineGroup, input, join, lookup, output, persist, visitor, ProcessingError } from '../src/index.js';
 import { Tester } from '../src/tester/index.js';
 
 const counter = (group: string, topic: string) =>
-  defineGroup(group, [
-    input(topic, codecs.string, (ctx) => ctx.setValue(((ctx.value() as number | undefined) ?? 0) + 1)),
-    persist(codecs.json<number>()),
-  ]);
+  defineGroup(group, [persist(codecs.json<number>())]).input(topic, codecs.string, (ctx) => ctx.setValue((ctx.value() ?? 0) + 1));
 
 test('a single input: the group table holds the count (4-tests: simple)', async (t) => {
   const tester = new Tester();
@@ -21,16 +18,15 @@ test('a single input: the group table holds the count (4-tests: simple)', async 
   t.is(await p.get('bob'), 1);
   t.is(tester.table<number>('simple-table').get('alice'), 2, 'the changelog has it too');
   t.deepEqual(tester.table('simple-table').keys(), ['alice', 'bob']);
+  t.is((await p.table()).get('bob'), 1, "the processor's own table reader");
 });
 
 test('input → output, read with a queue; headers and values decoded (4-tests: output)', async (t) => {
   const tester = new Tester({ partitions: 3 });
   t.teardown(() => tester.close());
-  tester.processor(defineGroup('forwarder', [
-    input('in', codecs.json<{ n: number }>(), (ctx, v) => ctx.emit('out', ctx.key, { doubled: v.n * 2 }, { headers: { via: 'forwarder' } })),
-    output('out', codecs.json<{ doubled: number }>()),
-  ]));
-  const q = tester.queue<{ doubled: number }>('out');
+  const p = tester.processor(defineGroup('forwarder', [output('out', codecs.json<{ doubled: number }>())])
+    .input('in', codecs.json<{ n: number }>(), (ctx, v) => ctx.emit('out', ctx.key, { doubled: v.n * 2 }, { headers: { via: 'forwarder' } })));
+  const q = p.output('out');
   await tester.consume('in', 'k1', { n: 21 });
   const r = q.next()!;
   t.is(r.key, 'k1');
@@ -42,14 +38,12 @@ test('input → output, read with a queue; headers and values decoded (4-tests: 
 test('a loopback chain runs to the end before consume resolves (4-tests: loop)', async (t) => {
   const tester = new Tester({ partitions: 4 });
   t.teardown(() => tester.close());
-  const p = tester.processor(defineGroup('looper', [
-    input('start', codecs.json<number>(), (ctx, n) => ctx.loopback(`hop-${n}`, n)),
-    loop(codecs.json<number>(), (ctx, n) => {
+  const p = tester.processor(defineGroup('looper', [persist(codecs.json<number>())])
+    .loop(codecs.json<number>(), (ctx, n) => {
       ctx.setValue(n);
       if (n > 0) ctx.loopback(`hop-${n - 1}`, n - 1);
-    }),
-    persist(codecs.json<number>()),
-  ]));
+    })
+    .input('start', codecs.json<number>(), (ctx, n) => ctx.loopback(`hop-${n}`, n)));
   await tester.consume('start', 'go', 5);
   for (let i = 0; i <= 5; i++) t.is(await p.get(`hop-${i}`), i);
 });

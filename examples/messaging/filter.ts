@@ -3,19 +3,18 @@
  * co-partitioned `blocker-table`: the sender's own row), and otherwise translated word by word
  * (a LOOKUP in `translator-table`, any key) and forwarded to `received`, keyed by the recipient.
  */
-import { codecs, defineGroup, input, join, lookup, output } from '../../src/index.js';
+import { codecs, defineGroup, join, lookup, output } from '../../src/index.js';
 import { BLOCKER, FILTER, RECEIVED, SEND, TRANSLATOR, type Received, type Sent } from './topics.js';
 
 export default defineGroup(FILTER, [
-  input(SEND, codecs.json<Sent>(), (ctx, m) => {
-    if (ctx.join(`${BLOCKER}-table`) === true) return;
-    const text = m.text
-      .split(' ')
-      .map((w) => (ctx.lookup(`${TRANSLATOR}-table`, w) as string | undefined) ?? w)
-      .join(' ');
-    ctx.emit(RECEIVED, m.to, { from: ctx.key, text } satisfies Received);
-  }),
   join(`${BLOCKER}-table`, codecs.json<boolean>()),
   lookup(`${TRANSLATOR}-table`, codecs.string),
   output(RECEIVED, codecs.json<Received>()),
-]);
+]).input(SEND, codecs.json<Sent>(), (ctx, m) => {
+  if (ctx.join(`${BLOCKER}-table`) === true) return;
+  const text = m.text
+    .split(' ')
+    .map((w) => ctx.lookup(`${TRANSLATOR}-table`, w) ?? w)
+    .join(' ');
+  ctx.emit(RECEIVED, m.to, { from: ctx.key, text });
+});

@@ -1,8 +1,6 @@
 /** translator: `translate` events (key: a word, value: its translation) → `translator-table`. */
-import { codecs, defineGroup, input, persist } from '../../src/index.js';
+import { codecs, defineGroup, persist } from '../../src/index.js';
 import { TRANSLATE, TRANSLATOR } from './topics.js';
 
-export default defineGroup(TRANSLATOR, [
-  input(TRANSLATE, codecs.string, (ctx, translation) => ctx.setValue(translation)),
-  persist(codecs.string),
-]);
+export default defineGroup(TRANSLATOR, [persist(codecs.string)])
+  .input(TRANSLATE, codecs.string, (ctx, translation) => ctx.setValue(translation));

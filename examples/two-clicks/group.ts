@@ -3,7 +3,7 @@
  * Names come from PARTITA_EXAMPLE_PREFIX (default none), so tests can run it in isolation;
  * worker threads see the same environment.
  */
-import { codecs, defineGroup, input, persist } from '../../src/index.js';
+import { codecs, defineGroup, persist } from '../../src/index.js';
 
 const prefix = process.env['PARTITA_EXAMPLE_PREFIX'] ?? '';
 export const CLICKS = `${prefix}user-clicks`;
@@ -14,10 +14,7 @@ export interface ClickCount {
   clicks: number;
 }
 
-export default defineGroup(GROUP, [
-  input(CLICKS, codecs.string, (ctx) => {
-    const row = (ctx.value() as ClickCount | undefined) ?? { clicks: 0 };
-    ctx.setValue({ clicks: row.clicks + 1 });
-  }),
-  persist(codecs.json<ClickCount>()),
-]);
+export default defineGroup(GROUP, [persist(codecs.json<ClickCount>())]).input(CLICKS, codecs.string, (ctx) => {
+  const row = ctx.value() ?? { clicks: 0 };
+  ctx.setValue({ clicks: row.clicks + 1 });
+});

@@ -1,51 +1,98 @@
 import { isCodec, type Codec } from '../codec/codec.js';
 import { InvalidGraphError } from '../errors.js';
-import type { Context } from './context.js';
+import type { AnySpec, Context, EmptySpec, GroupSpec } from './context.js';
 import type { TableUpdater, UpdateCallback } from '../table/update.js';
 import { isLegalTopicName, loopTopic, tableTopic, type NamingOptions } from './naming.js';
 
-export type Callback<T, V = any> = (ctx: Context<V>, value: T) => void | Promise<void>;
+/** A callback of an input, loop or visitor edge; `S` is what the group declares. */
+export type Callback<T, S extends GroupSpec = AnySpec> = (ctx: Context<S>, value: T) => void | Promise<void>;
 
-export interface InputEdge { readonly kind: 'input'; readonly topics: readonly string[]; readonly codec: Codec<any>; readonly callback: Callback<any> }
-export interface OutputEdge { readonly kind: 'output'; readonly topic: string; readonly codec: Codec<any> }
+// The type parameters of the edges carry what each declares (topic names, value types), so
+// that a graph's spec can be read off its edges; the runtime ignores them.
+export interface InputEdge<T = any> { readonly kind: 'input'; readonly topics: readonly string[]; readonly codec: Codec<T>; readonly callback: Callback<any> }
+export interface OutputEdge<Topic extends string = string, T = any> { readonly kind: 'output'; readonly topic: Topic; readonly codec: Codec<T> }
 /** What a table edge stores for a changelog record it restores or follows (Goka's update callback). */
 export interface TableEdgeOptions<T> { onUpdate?: UpdateCallback<T> }
 
-export interface PersistEdge { readonly kind: 'persist'; readonly codec: Codec<any>; readonly onUpdate?: UpdateCallback<any> | undefined }
-export interface LoopEdge { readonly kind: 'loop'; readonly codec: Codec<any>; readonly callback: Callback<any> }
-export interface JoinEdge { readonly kind: 'join'; readonly table: string; readonly codec: Codec<any>; readonly onUpdate?: UpdateCallback<any> | undefined }
-export interface LookupEdge { readonly kind: 'lookup'; readonly table: string; readonly codec: Codec<any>; readonly onUpdate?: UpdateCallback<any> | undefined }
-export interface VisitorEdge { readonly kind: 'visitor'; readonly name: string; readonly callback: Callback<any> }
+export interface PersistEdge<T = any> { readonly kind: 'persist'; readonly codec: Codec<T>; readonly onUpdate?: UpdateCallback<any> | undefined }
+export interface LoopEdge<T = any> { readonly kind: 'loop'; readonly codec: Codec<T>; readonly callback: Callback<any> }
+export interface JoinEdge<Table extends string = string, T = any> { readonly kind: 'join'; readonly table: Table; readonly codec: Codec<T>; readonly onUpdate?: UpdateCallback<any> | undefined }
+export interface LookupEdge<Table extends string = string, T = any> { readonly kind: 'lookup'; readonly table: Table; readonly codec: Codec<T>; readonly onUpdate?: UpdateCallback<any> | undefined }
+export interface VisitorEdge<Name extends string = string, M = any> { readonly kind: 'visitor'; readonly name: Name; readonly callback: Callback<any>; readonly meta?: M }
 
 export type Edge = InputEdge | OutputEdge | PersistEdge | LoopEdge | JoinEdge | LookupEdge | VisitorEdge;
 
-export function input<T>(topic: string, codec: Codec<T>, callback: Callback<T>): InputEdge {
+// Edge helpers for the array form. Callbacks written inside the array see a loosely typed
+// context (TypeScript checks a call before it has seen the array's other elements); the
+// chained methods of GroupGraph give callbacks the declared types.
+export function input<T>(topic: string, codec: Codec<T>, callback: Callback<T>): InputEdge<T> {
   return { kind: 'input', topics: [topic], codec, callback };
 }
-export function inputs<T>(topics: string[], codec: Codec<T>, callback: Callback<T>): InputEdge {
+export function inputs<T>(topics: string[], codec: Codec<T>, callback: Callback<T>): InputEdge<T> {
   return { kind: 'input', topics: [...topics], codec, callback };
 }
-export function output<T>(topic: string, codec: Codec<T>): OutputEdge {
+export function output<Topic extends string, T>(topic: Topic, codec: Codec<T>): OutputEdge<Topic, T> {
   return { kind: 'output', topic, codec };
 }
-export function persist<T>(codec: Codec<T>, options: TableEdgeOptions<T> = {}): PersistEdge {
+export function persist<T>(codec: Codec<T>, options: TableEdgeOptions<T> = {}): PersistEdge<T> {
   return { kind: 'persist', codec, onUpdate: options.onUpdate as UpdateCallback<unknown> | undefined };
 }
-export function loop<T>(codec: Codec<T>, callback: Callback<T>): LoopEdge {
+export function loop<T>(codec: Codec<T>, callback: Callback<T>): LoopEdge<T> {
   return { kind: 'loop', codec, callback };
 }
-export function join<T>(table: string, codec: Codec<T>, options: TableEdgeOptions<T> = {}): JoinEdge {
+export function join<Table extends string, T>(table: Table, codec: Codec<T>, options: TableEdgeOptions<T> = {}): JoinEdge<Table, T> {
   return { kind: 'join', table, codec, onUpdate: options.onUpdate as UpdateCallback<unknown> | undefined };
 }
-export function lookup<T>(table: string, codec: Codec<T>, options: TableEdgeOptions<T> = {}): LookupEdge {
+export function lookup<Table extends string, T>(table: Table, codec: Codec<T>, options: TableEdgeOptions<T> = {}): LookupEdge<Table, T> {
   return { kind: 'lookup', table, codec, onUpdate: options.onUpdate as UpdateCallback<unknown> | undefined };
 }
-export function visitor(name: string, callback: Callback<unknown>): VisitorEdge {
+export function visitor<Name extends string, M = any>(name: Name, callback: Callback<M>): VisitorEdge<Name, M> {
   return { kind: 'visitor', name, callback };
 }
 
-/** The definition of a processor group; see defineGroup. */
-export class GroupGraph {
+type Found<U, E> = Extract<U, E>;
+type ValueOf<U> = [Found<U, PersistEdge>] extends [never] ? never : Found<U, PersistEdge> extends PersistEdge<infer T> ? T : never;
+type LoopOf<U> = [Found<U, LoopEdge>] extends [never] ? never : Found<U, LoopEdge> extends LoopEdge<infer T> ? T : never;
+type OutputsOf<U> = { [E in Found<U, OutputEdge> as E['topic']]: E extends OutputEdge<string, infer T> ? T : never };
+type JoinsOf<U> = { [E in Found<U, JoinEdge> as E['table']]: E extends JoinEdge<string, infer T> ? T : never };
+type LookupsOf<U> = { [E in Found<U, LookupEdge> as E['table']]: E extends LookupEdge<string, infer T> ? T : never };
+type VisitorsOf<U> = { [E in Found<U, VisitorEdge> as E['name']]: E extends VisitorEdge<string, infer M> ? M : never };
+
+/** The spec declared by an array of edges. */
+export type SpecOf<Edges extends readonly Edge[]> = {
+  readonly value: ValueOf<Edges[number]>;
+  readonly outputs: OutputsOf<Edges[number]>;
+  readonly loop: LoopOf<Edges[number]>;
+  readonly joins: JoinsOf<Edges[number]>;
+  readonly lookups: LookupsOf<Edges[number]>;
+  readonly visitors: VisitorsOf<Edges[number]>;
+};
+
+type With<S extends GroupSpec, K extends keyof GroupSpec, V> = Omit<S, K> & { readonly [P in K]: V };
+type Added<S extends GroupSpec, K extends 'outputs' | 'joins' | 'lookups' | 'visitors', Name extends string, T> = With<S, K, S[K] & { readonly [P in Name]: T }>;
+/** Flattens the intersections the chained methods build, for readable hovers and errors. */
+type Flat<S> = { readonly [K in keyof S]: S[K] } & {};
+/** The type side of a graph: what a Processor, tester or helper type needs to know of it. */
+export interface GraphType<S extends GroupSpec = GroupSpec> { readonly spec: S }
+type SpecOfGraph<G> = G extends GraphType<infer S> ? S : GroupSpec;
+/** The group table's value type of a graph. */
+export type TableValue<G> = SpecOfGraph<G>['value'];
+/** The visitor names of a graph, and the type of the meta each takes. */
+export type VisitorName<G> = keyof SpecOfGraph<G>['visitors'] & string;
+export type VisitorMeta<G, Name extends string> = SpecOfGraph<G>['visitors'][Name];
+/** The declared outputs of a graph, and their value types. */
+export type OutputName<G> = keyof SpecOfGraph<G>['outputs'] & string;
+export type OutputValue<G, Topic extends string> = SpecOfGraph<G>['outputs'][Topic];
+/** The callback context a graph gives its callbacks (for callbacks written outside the graph). */
+export type ContextOf<G> = Context<SpecOfGraph<G>>;
+
+/**
+ * The definition of a processor group; see defineGroup. Immutable: each chained method returns
+ * a new graph with one more edge, typed with what that edge declares.
+ */
+export class GroupGraph<S extends GroupSpec = any> {
+  /** Type-level only: what the edges declare. */
+  declare readonly spec: S;
   readonly group: string;
   readonly edges: readonly Edge[];
 
@@ -54,33 +101,75 @@ export class GroupGraph {
     this.edges = edges;
   }
 
-  get inputs(): InputEdge[] { return this.edges.filter((e): e is InputEdge => e.kind === 'input'); }
-  get outputs(): OutputEdge[] { return this.edges.filter((e): e is OutputEdge => e.kind === 'output'); }
-  get persist(): PersistEdge | undefined { return this.edges.find((e): e is PersistEdge => e.kind === 'persist'); }
+  // Chained edges. Declare tables, outputs and the loop before the callbacks that use them:
+  // a callback's context has the types of the edges declared before it.
+  persist<T>(codec: Codec<T>, options?: TableEdgeOptions<T>): GroupGraph<Flat<With<S, 'value', T>>> {
+    return this.#with(persist(codec, options));
+  }
+  output<Topic extends string, T>(topic: Topic, codec: Codec<T>): GroupGraph<Flat<Added<S, 'outputs', Topic, T>>> {
+    return this.#with(output(topic, codec));
+  }
+  join<Table extends string, T>(table: Table, codec: Codec<T>, options?: TableEdgeOptions<T>): GroupGraph<Flat<Added<S, 'joins', Table, T>>> {
+    return this.#with(join(table, codec, options));
+  }
+  lookup<Table extends string, T>(table: Table, codec: Codec<T>, options?: TableEdgeOptions<T>): GroupGraph<Flat<Added<S, 'lookups', Table, T>>> {
+    return this.#with(lookup(table, codec, options));
+  }
+  loop<T>(codec: Codec<T>, callback: Callback<T, Flat<With<S, 'loop', T>>>): GroupGraph<Flat<With<S, 'loop', T>>> {
+    return this.#with(loop(codec, callback as unknown as Callback<T>));
+  }
+  input<T>(topic: string, codec: Codec<T>, callback: Callback<T, S>): GroupGraph<S> {
+    return this.#with(input(topic, codec, callback as unknown as Callback<T>));
+  }
+  inputs<T>(topics: string[], codec: Codec<T>, callback: Callback<T, S>): GroupGraph<S> {
+    return this.#with(inputs(topics, codec, callback as unknown as Callback<T>));
+  }
+  /** A visitor; `M` is the type of the `meta` that visitAll passes to it. */
+  visitor<Name extends string, M = undefined>(name: Name, callback: Callback<M, S>): GroupGraph<Flat<Added<S, 'visitors', Name, M>>> {
+    return this.#with(visitor(name, callback as unknown as Callback<M>));
+  }
+
+  #with<R extends GroupSpec>(e: Edge): GroupGraph<R> {
+    const edges = Object.freeze([...this.edges, e]);
+    checkEdges(this.group, edges);
+    return new GroupGraph<R>(this.group, edges);
+  }
+
+  get inputEdges(): InputEdge[] { return this.edges.filter((e): e is InputEdge => e.kind === 'input'); }
+  get outputEdges(): OutputEdge[] { return this.edges.filter((e): e is OutputEdge => e.kind === 'output'); }
+  get persistEdge(): PersistEdge | undefined { return this.edges.find((e): e is PersistEdge => e.kind === 'persist'); }
+  get loopEdge(): LoopEdge | undefined { return this.edges.find((e): e is LoopEdge => e.kind === 'loop'); }
+  get joinEdges(): JoinEdge[] { return this.edges.filter((e): e is JoinEdge => e.kind === 'join'); }
+  get lookupEdges(): LookupEdge[] { return this.edges.filter((e): e is LookupEdge => e.kind === 'lookup'); }
+  get visitorEdges(): VisitorEdge[] { return this.edges.filter((e): e is VisitorEdge => e.kind === 'visitor'); }
+
   /** The codec and update callback of a table this group restores (`own`: its group table's topic), if it has a callback. */
   updateFor(table: string, own: string): TableUpdater | undefined {
-    const e = table === own ? this.persist : this.edges.find((x): x is JoinEdge | LookupEdge => (x.kind === 'join' || x.kind === 'lookup') && x.table === table);
+    const e = table === own ? this.persistEdge : this.edges.find((x): x is JoinEdge | LookupEdge => (x.kind === 'join' || x.kind === 'lookup') && x.table === table);
     return e?.onUpdate ? { codec: e.codec, onUpdate: e.onUpdate } : undefined;
   }
-  get loop(): LoopEdge | undefined { return this.edges.find((e): e is LoopEdge => e.kind === 'loop'); }
-  get joins(): JoinEdge[] { return this.edges.filter((e): e is JoinEdge => e.kind === 'join'); }
-  get lookups(): LookupEdge[] { return this.edges.filter((e): e is LookupEdge => e.kind === 'lookup'); }
-  get visitors(): VisitorEdge[] { return this.edges.filter((e): e is VisitorEdge => e.kind === 'visitor'); }
 
   /** Every input stream topic, in declaration order. */
-  inputTopics(): string[] { return this.inputs.flatMap((e) => e.topics); }
+  inputTopics(): string[] { return this.inputEdges.flatMap((e) => e.topics); }
 
-  /** Checks the rules that depend on naming options (own table/loop topic names). */
-  validateNaming(naming: NamingOptions = {}): void {
+  /**
+   * Checks the rules of a complete graph (at least one input, visitors only with persist) and
+   * those that depend on naming options. Processors, the tester and module loading call it.
+   */
+  validate(naming: NamingOptions = {}): this {
+    const fail = (msg: string): never => { throw new InvalidGraphError(this.group, msg); };
+    if (this.inputEdges.length === 0) fail('it needs at least one input stream');
+    if (this.visitorEdges.length > 0 && !this.persistEdge) fail('visitors need a group table: add persist()');
     const table = tableTopic(this.group, naming);
     const loopT = loopTopic(this.group, naming);
     for (const e of this.edges) {
       const named = e.kind === 'input' ? e.topics : e.kind === 'output' ? [e.topic] : e.kind === 'join' || e.kind === 'lookup' ? [e.table] : [];
       for (const t of named) {
-        if (t === table) throw new InvalidGraphError(this.group, `${e.kind} edge names the group's own table '${t}' (use ctx.value/setValue)`);
-        if (t === loopT) throw new InvalidGraphError(this.group, `${e.kind} edge names the group's own loop topic '${t}' (use loop() and ctx.loopback)`);
+        if (t === table) fail(`${e.kind} edge names the group's own table '${t}' (use ctx.value/setValue)`);
+        if (t === loopT) fail(`${e.kind} edge names the group's own loop topic '${t}' (use loop() and ctx.loopback)`);
       }
     }
+    return this;
   }
 }
 
@@ -90,16 +179,8 @@ export function isGroupGraph(v: unknown): v is GroupGraph {
       typeof (v as GroupGraph).inputTopics === 'function');
 }
 
-/**
- * Defines a processor group. Validates the graph at once: at least one input, at most one
- * persist and one loop, no topic consumed twice, visitors only with persist, no edge naming
- * the group's own table or loop topic.
- */
-export function defineGroup(group: string, edges: Edge[]): GroupGraph {
-  if (typeof group !== 'string' || !isLegalTopicName(group)) {
-    throw new InvalidGraphError(String(group), 'the group name must be 1-249 characters of [a-zA-Z0-9._-]');
-  }
-  if (!Array.isArray(edges)) throw new InvalidGraphError(group, 'edges must be an array');
+/** The rules each edge must keep as it is added: well-formed edges, no topic consumed twice, at most one persist and one loop. */
+function checkEdges(group: string, edges: readonly Edge[]): void {
   const fail = (msg: string): never => { throw new InvalidGraphError(group, msg); };
   const consumed = new Map<string, string>();
   const outputs = new Set<string>();
@@ -151,11 +232,24 @@ export function defineGroup(group: string, edges: Edge[]): GroupGraph {
         fail(`${where} has unknown kind '${(e as { kind: string }).kind}'`);
     }
   });
-  if (![...consumed.values()].includes('input')) fail('it needs at least one input stream');
   if (persists > 1) fail(`it has ${persists} persist edges; at most one is allowed`);
   if (loops > 1) fail(`it has ${loops} loop edges; at most one is allowed`);
-  if (visitors.size > 0 && persists === 0) fail('visitors need a group table: add persist()');
-  const graph = new GroupGraph(group, Object.freeze([...edges]));
-  graph.validateNaming();
-  return graph;
+}
+
+/**
+ * Defines a processor group, from an array of edges (Goka's DefineGroup), from chained methods,
+ * or both: `defineGroup('g', [persist(c), output('o', c)]).input('in', c, (ctx, v) => ...)`.
+ * Callbacks given to the chained methods are typed with the edges declared before them.
+ * Each edge is checked as it is added; the whole graph when a processor takes it (validate()).
+ */
+export function defineGroup(group: string): GroupGraph<EmptySpec>;
+export function defineGroup<const Edges extends readonly Edge[]>(group: string, edges: Edges): GroupGraph<Flat<SpecOf<Edges>>>;
+export function defineGroup(group: string, edges: readonly Edge[] = []): GroupGraph<any> {
+  if (typeof group !== 'string' || !isLegalTopicName(group)) {
+    throw new InvalidGraphError(String(group), 'the group name must be 1-249 characters of [a-zA-Z0-9._-]');
+  }
+  if (!Array.isArray(edges)) throw new InvalidGraphError(group, 'edges must be an array');
+  const frozen = Object.freeze([...edges]);
+  checkEdges(group, frozen);
+  return new GroupGraph(group, frozen);
 }

@@ -12,5 +12,5 @@ export async function loadGroupModule(url: string): Promise<GroupGraph> {
   if (!isGroupGraph(mod.default)) {
     throw new InvalidArgumentError(`group module ${url} must have a default export made by defineGroup(...)`);
   }
-  return mod.default;
+  return mod.default.validate();
 }

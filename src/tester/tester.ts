@@ -5,13 +5,13 @@
 import { decodeWith, encodeWith, keyBytes, type Codec } from '../codec/codec.js';
 import { Emitter, type EmitOptions } from '../emitter.js';
 import { InvalidArgumentError, StateError } from '../errors.js';
-import { isGroupGraph, type GroupGraph } from '../graph/define-group.js';
+import { isGroupGraph, type GraphType, type GroupGraph, type OutputName, type OutputValue, type TableValue, type VisitorMeta, type VisitorName } from '../graph/define-group.js';
 import { loadGroupModule } from '../graph/load.js';
 import { loopTopic, tableTopic } from '../graph/naming.js';
 import { hashers, type Hasher } from '../hashers.js';
 import { mergeHeaders, type Headers, type HeadersInit } from '../headers.js';
 import type { ProducerPort } from '../kafka/ports.js';
-import { Processor, type ProcessorOptions } from '../processor.js';
+import { Processor, type ProcessorOptions, type UntypedGraph } from '../processor.js';
 import { View } from '../view.js';
 import { pino } from 'pino';
 import { MemoryKafka } from './memory-kafka.js';
@@ -35,6 +35,18 @@ export interface QueuedRecord<T = unknown> {
   offset: number;
 }
 
+/** Records written to a topic, read one at a time (Goka's queue tracker). */
+export interface Queue<T> {
+  next(): QueuedRecord<T> | undefined;
+}
+
+/** A table topic as its changelog says; set() writes a record into it and waits until it is processed. */
+export interface TableReader<T> {
+  get(key: string): T | undefined;
+  set(key: string, value: T | null): Promise<void>;
+  keys(): string[];
+}
+
 /** A running processor of the tester (the real Processor, in this thread). */
 interface Started {
   graph: GroupGraph;
@@ -45,7 +57,7 @@ interface Started {
 }
 
 /** A processor of the tester: reads as on a Processor; it starts at once and is awaited by every call. */
-export class TesterProcessor {
+export class TesterProcessor<G extends GraphType = UntypedGraph> {
   readonly #started: Promise<Started>;
   readonly #tester: Tester;
   #now: Started | undefined;
@@ -61,8 +73,18 @@ export class TesterProcessor {
     await this.#started;
   }
 
-  async get(key: string): Promise<unknown> {
-    return (await this.#started).processor.get(key);
+  async get(key: string): Promise<TableValue<G> | undefined> {
+    return (await this.#started).processor.get(key) as Promise<TableValue<G> | undefined>;
+  }
+
+  /** This group's table, as its changelog says. */
+  async table(): Promise<TableReader<TableValue<G>>> {
+    return this.#tester.table<TableValue<G>>((await this.#started).tableTopic);
+  }
+
+  /** Records this group emits to a declared output from now on, decoded with the output's codec. */
+  output<Topic extends OutputName<G>>(topic: Topic): Queue<OutputValue<G, Topic>> {
+    return this.#tester.queue<OutputValue<G, Topic>>(topic);
   }
 
   stats(): ProcessorStats {
@@ -70,10 +92,10 @@ export class TesterProcessor {
   }
 
   /** Runs a visitor over every key, then waits until everything it caused ran. */
-  async visitAll(name: string, meta?: unknown): Promise<{ visited: number }> {
+  async visitAll<Name extends VisitorName<G>>(name: Name, meta?: VisitorMeta<G, Name>): Promise<{ visited: number }> {
     const s = await this.#started;
     await this.#tester.settle();
-    const r = await s.processor.visitAll(name, meta);
+    const r = await s.processor.visitAll(name, meta as never);
     await this.#tester.settle();
     return r;
   }
@@ -119,17 +141,17 @@ export class Tester {
    * Registers and starts a processor: a group graph or the URL of a group module, with the
    * options of a Processor (it always runs in this thread, on memory storage).
    */
-  processor(group: GroupGraph | URL | string, options: TesterProcessorOptions = {}): TesterProcessor {
+  processor<G extends GraphType = UntypedGraph>(group: G | URL | string, options: TesterProcessorOptions = {}): TesterProcessor<G> {
     const started = (async (): Promise<Started> => {
-      const graph = isGroupGraph(group) ? group : await loadGroupModule(group instanceof URL ? group.href : group);
+      const graph = isGroupGraph(group) ? group.validate() : await loadGroupModule(group instanceof URL ? group.href : String(group));
       const naming = { ...(options.tableSuffix !== undefined ? { tableSuffix: options.tableSuffix } : {}), ...(options.loopSuffix !== undefined ? { loopSuffix: options.loopSuffix } : {}) };
       const table = tableTopic(graph.group, naming);
       const loop = loopTopic(graph.group, naming);
-      for (const e of graph.inputs) for (const t of e.topics) { this.#ensure(t); this.#learn(t, e.codec); }
-      for (const e of graph.outputs) { this.#ensure(e.topic); this.#learn(e.topic, e.codec); }
-      for (const e of [...graph.joins, ...graph.lookups]) { this.#ensure(e.table, { 'cleanup.policy': 'compact' }); this.#learn(e.table, e.codec); }
-      if (graph.persist) this.#learn(table, graph.persist.codec);
-      if (graph.loop) this.#learn(loop, graph.loop.codec);
+      for (const e of graph.inputEdges) for (const t of e.topics) { this.#ensure(t); this.#learn(t, e.codec); }
+      for (const e of graph.outputEdges) { this.#ensure(e.topic); this.#learn(e.topic, e.codec); }
+      for (const e of [...graph.joinEdges, ...graph.lookupEdges]) { this.#ensure(e.table, { 'cleanup.policy': 'compact' }); this.#learn(e.table, e.codec); }
+      if (graph.persistEdge) this.#learn(table, graph.persistEdge.codec);
+      if (graph.loopEdge) this.#learn(loop, graph.loopEdge.codec);
       const p = new Processor({
         logger: this.#log,
         commitIntervalMs: 2,
@@ -152,7 +174,7 @@ export class Tester {
       return s;
     })();
     this.#starting.push(started.catch(() => undefined));
-    return new TesterProcessor(this, started);
+    return new TesterProcessor<G>(this, started);
   }
 
   /**
@@ -213,7 +235,7 @@ export class Tester {
     const end = (t: string, p: number) => this.kafka.endOffset(t, p);
     for (const tp of this.#processors) {
       if (tp.error) continue;
-      for (const t of [...tp.graph.inputTopics(), ...(tp.graph.loop ? [tp.loopTopic] : [])]) {
+      for (const t of [...tp.graph.inputTopics(), ...(tp.graph.loopEdge ? [tp.loopTopic] : [])]) {
         for (let p = 0; p < this.partitions; p++) if ((this.kafka.committed(tp.graph.group, t, p) ?? 0) < end(t, p)) return false;
       }
       const stats = tp.processor.stats();
@@ -229,7 +251,7 @@ export class Tester {
   }
 
   /** Records written to `topic` from now on, one at a time. */
-  queue<T = unknown>(topic: string): { next(): QueuedRecord<T> | undefined } {
+  queue<T = unknown>(topic: string): Queue<T> {
     this.#ensure(topic);
     const cursor = this.kafka.records(topic).map((log) => log.length);
     return {
@@ -249,7 +271,7 @@ export class Tester {
   }
 
   /** A table topic as its changelog says: group tables, joined and looked-up tables. */
-  table<T = unknown>(topic: string): { get(key: string): T | undefined; set(key: string, value: T | null): Promise<void>; keys(): string[] } {
+  table<T = unknown>(topic: string): TableReader<T> {
     const latest = () => {
       const out = new Map<string, Uint8Array | null>();
       for (const log of this.kafka.records(topic)) for (const r of log) out.set(r.key === null ? '' : new TextDecoder().decode(r.key), r.value);

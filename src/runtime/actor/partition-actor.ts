@@ -103,15 +103,15 @@ export class PartitionActor implements ContextHost {
     this.group = init.group;
     this.partition = init.partition;
     this.#life = new Lifecycle(`actor ${init.group}[${init.partition}]`, 'opening', ACTOR_TRANSITIONS);
-    for (const e of graph.inputs) for (const t of e.topics) this.#handlers.set(t, { codec: e.codec, callback: e.callback });
-    const loop = graph.loop;
+    for (const e of graph.inputEdges) for (const t of e.topics) this.#handlers.set(t, { codec: e.codec, callback: e.callback });
+    const loop = graph.loopEdge;
     if (loop) this.#handlers.set(init.loopTopic, { codec: loop.codec, callback: loop.callback });
     this.#loopCodec = loop?.codec;
-    for (const o of graph.outputs) this.#outputs.set(o.topic, o.codec);
-    this.#persist = graph.persist?.codec;
-    for (const j of graph.joins) this.#joins.set(j.table, j.codec);
-    for (const v of graph.visitors) this.#visitors.set(v.name, v.callback);
-    for (const l of graph.lookups) {
+    for (const o of graph.outputEdges) this.#outputs.set(o.topic, o.codec);
+    this.#persist = graph.persistEdge?.codec;
+    for (const j of graph.joinEdges) this.#joins.set(j.table, j.codec);
+    for (const v of graph.visitorEdges) this.#visitors.set(v.name, v.callback);
+    for (const l of graph.lookupEdges) {
       const at = init.lookups.find((x) => x.table === l.table);
       if (at) this.#lookups.set(l.table, { codec: l.codec, path: at.path });
     }

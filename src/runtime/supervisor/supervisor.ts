@@ -96,22 +96,22 @@ export class Supervisor {
     this.#topics = new TopicManager(client.admin(), this.#log, o.topics);
     const inputs = g.inputTopics();
     // Partition p of every input and every joined table meets in actor p.
-    const copartitioned = [...inputs, ...g.joins.map((j) => j.table)];
-    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs${g.joins.length > 0 ? ' and joined tables' : ''}`);
+    const copartitioned = [...inputs, ...g.joinEdges.map((j) => j.table)];
+    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs${g.joinEdges.length > 0 ? ' and joined tables' : ''}`);
     const tableT = o.tableTopic;
     const loopT = o.loopTopic;
-    if (g.loop) await this.#topics.ensureStream(loopT, this.#npar);
-    if (g.persist) await this.#topics.ensureTable(tableT, this.#npar);
+    if (g.loopEdge) await this.#topics.ensureStream(loopT, this.#npar);
+    if (g.persistEdge) await this.#topics.ensureTable(tableT, this.#npar);
     // The loop and the table must be co-partitioned with the inputs whatever the mismatch policy:
     // recovery reads table partition p for input partition p.
-    const own = [...(g.loop ? [loopT] : []), ...(g.persist ? [tableT] : [])];
+    const own = [...(g.loopEdge ? [loopT] : []), ...(g.persistEdge ? [tableT] : [])];
     const ownCounts = await this.#topics.partitionCounts(own);
     for (const t of own) {
       if (ownCounts.get(t) !== this.#npar) {
         throw new NotCopartitionedError({ ...Object.fromEntries(inputs.map((i) => [i, this.#npar])), [t]: ownCounts.get(t) ?? 0 }, `group '${g.group}'`);
       }
     }
-    const outputs = g.outputs.map((e) => e.topic);
+    const outputs = g.outputEdges.map((e) => e.topic);
     const outCounts = await this.#topics.partitionCounts(outputs);
     for (const t of outputs) {
       if (!outCounts.has(t)) throw new TopicError(t, `group '${g.group}': output topic '${t}' not found (create it first)`);
@@ -120,7 +120,7 @@ export class Supervisor {
     if (this.#stopped()) return;
     await this.#openLookups(client);
     if (this.#stopped()) return;
-    if (o.recoverAhead && g.persist) await this.#recoverAhead();
+    if (o.recoverAhead && g.persistEdge) await this.#recoverAhead();
     if (this.#stopped()) return;
 
     const workers = o.workers ?? Math.max(1, Math.min(this.#npar, availableParallelism()));
@@ -134,7 +134,7 @@ export class Supervisor {
 
     this.#consumer = client.groupMember({
       groupId: g.group,
-      topics: [...inputs, ...(g.loop ? [loopT] : [])],
+      topics: [...inputs, ...(g.loopEdge ? [loopT] : [])],
       sessionTimeoutMs: o.sessionTimeoutMs,
       stopTimeoutMs: o.stopTimeoutMs,
     });
@@ -151,7 +151,7 @@ export class Supervisor {
    * them), once for the whole process, then followed.
    */
   async #openLookups(client: KafkaClient): Promise<void> {
-    const edges = this.#graph.lookups;
+    const edges = this.#graph.lookupEdges;
     if (edges.length === 0) return;
     const counts = await this.#topics!.partitionCounts(edges.map((e) => e.table));
     const spec = this.#o.storage;
@@ -189,7 +189,7 @@ export class Supervisor {
   }
 
   #newStandby(p: number): StandbyPartition {
-    const tables = [this.#o.tableTopic, ...this.#graph.joins.map((j) => j.table)];
+    const tables = [this.#o.tableTopic, ...this.#graph.joinEdges.map((j) => j.table)];
     return new StandbyPartition(p, tables, this.#o.storage, this.#client!.reader(), this.#log.child({ standby: p }), (t) => this.#graph.updateFor(t, this.#o.tableTopic));
   }
 
@@ -218,8 +218,8 @@ export class Supervisor {
     return {
       group: this.#graph.group,
       tableTopic: this.#o.tableTopic,
-      hasTable: this.#graph.persist !== undefined,
-      joins: this.#graph.joins.map((j) => j.table),
+      hasTable: this.#graph.persistEdge !== undefined,
+      joins: this.#graph.joinEdges.map((j) => j.table),
       producer: this.#producer!,
       reader: this.#reader!,
       newReader: () => this.#client!.reader(),
@@ -261,7 +261,7 @@ export class Supervisor {
       this.#consumer?.resume(p);
       void this.#open(h);
     }
-    if (this.#o.hotStandby && this.#graph.persist) {
+    if (this.#o.hotStandby && this.#graph.persistEdge) {
       for (let p = 0; p < this.#npar; p++) if (!keep.has(p)) void this.#startStandby(p);
     }
     this.#joined = true;
@@ -281,7 +281,7 @@ export class Supervisor {
         group: this.#graph.group,
         partition: h.partition,
         tableTopic: this.#o.tableTopic,
-        joins: this.#graph.joins.map((j) => j.table),
+        joins: this.#graph.joinEdges.map((j) => j.table),
         lookups: this.#lookups.map((t) => ({ table: t.table, path: t.path })),
         loopTopic: this.#o.loopTopic,
         nilHandling: this.#o.nilHandling,
@@ -410,7 +410,7 @@ export class Supervisor {
    * input records; resolves when each visit's effects were acked.
    */
   async visitAll(name: string, meta: unknown, signal?: AbortSignal): Promise<{ visited: number }> {
-    if (!this.#graph.visitors.some((v) => v.name === name)) {
+    if (!this.#graph.visitorEdges.some((v) => v.name === name)) {
       throw new NotFoundError(`visitAll: group '${this.group}' has no visitor '${name}' (add visitor('${name}', callback))`);
     }
     if (!this.life.is('running')) throw new StateError(`visitAll('${name}'): processor '${this.group}' is ${this.life.state}`);
@@ -424,7 +424,7 @@ export class Supervisor {
   }
 
   async get(key: string): Promise<unknown> {
-    const persist = this.#graph.persist;
+    const persist = this.#graph.persistEdge;
     if (!persist) throw new InvalidArgumentError(`get: group '${this.group}' has no group table`);
     if (this.#npar === 0) throw new StateError(`get: processor '${this.group}' has not started`);
     const p = this.#o.hasher(keyBytes(key), this.#npar);
