@@ -124,3 +124,47 @@ test('a group module URL works as in production', async (t) => {
   await tester.consume('url-in', 'x', 'click');
   t.is(await p.get('x'), 2);
 });
+
+test('a table value set, then consumed: 10 + 2 = 12 (4-tests: SetTableValue)', async (t) => {
+  const tester = new Tester({ partitions: 3 });
+  t.teardown(() => tester.close());
+  const p = tester.processor(defineGroup('adder', [persist(codecs.json<number>())])
+    .input('add', codecs.json<number>(), (ctx, n) => ctx.setValue((ctx.value() ?? 0) + n)));
+  await p.setValue('k', 10);
+  t.is(await p.get('k'), 10);
+  await tester.consume('add', 'k', 2);
+  t.is(await p.get('k'), 12);
+  await tester.table<number>('adder-table').set('other', 5);
+  await tester.consume('add', 'other', 1);
+  t.is(await p.get('other'), 6);
+  t.is(await p.get('k'), 12, 'the restart around a write recovers every other key');
+});
+
+test('ctx.fail makes consume reject with the ProcessingError, its reason as cause (4-tests: failure)', async (t) => {
+  const tester = new Tester();
+  t.teardown(() => tester.close());
+  tester.processor(defineGroup('strict').input('in', codecs.json<number>(), (ctx, n) => {
+    if (n < 0) ctx.fail(new RangeError(`negative: ${n}`));
+  }));
+  await tester.consume('in', 'k', 1);
+  const err = await t.throwsAsync(tester.consume('in', 'k', -1), { instanceOf: ProcessingError });
+  t.is((err?.cause as Error).name, 'RangeError');
+  t.regex(err!.message, /ctx\.fail\(RangeError: negative: -1\)/);
+});
+
+test('6 partitions: a loopback fan-out to keys of other partitions and a chain into a second group are done when consume resolves (4-tests: loop chain)', async (t) => {
+  const tester = new Tester({ partitions: 6 });
+  t.teardown(() => tester.close());
+  const items = ['apple', 'pear', 'plum', 'fig', 'kiwi', 'lime'];
+  const fanout = tester.processor(new URL('./fixtures/fanout.js?group=shop&input=orders&output=item-counts', import.meta.url));
+  const totals = tester.processor(defineGroup('totals', [persist(codecs.json<{ last: number; seen: number }>())])
+    .input('item-counts', codecs.json<{ item: string; n: number }>(), (ctx, c) => ctx.setValue({ last: c.n, seen: (ctx.value()?.seen ?? 0) + 1 })));
+  await tester.consume('orders', 'o1', { items });
+  const partitions = new Set(tester.kafka.records('shop-loop').flatMap((log, p) => (log.length > 0 ? [p] : [])));
+  t.true(partitions.size > 1, `the loopbacks went to ${partitions.size} partitions`);
+  for (const i of items) t.is(await fanout.get(i), 1);
+  for (const i of items) t.deepEqual(await totals.get(i), { last: 1, seen: 1 });
+  await tester.consume('orders', 'o2', { items: ['fig', 'kiwi'] });
+  t.deepEqual(await totals.get('kiwi'), { last: 2, seen: 2 });
+  t.deepEqual(await totals.get('pear'), { last: 1, seen: 1 });
+});

@@ -51,6 +51,7 @@ export interface TableReader<T> {
 interface Started {
   graph: GroupGraph;
   processor: Processor;
+  options: TesterProcessorOptions;
   tableTopic: string;
   loopTopic: string;
   error?: Error;
@@ -75,6 +76,16 @@ export class TesterProcessor<G extends GraphType = UntypedGraph> {
 
   async get(key: string): Promise<TableValue<G> | undefined> {
     return (await this.#started).processor.get(key) as Promise<TableValue<G> | undefined>;
+  }
+
+  /**
+   * Sets this key's value in the group table, as Goka's SetTableValue: the processor is
+   * restarted around the write and recovers it, so the next consume sees it.
+   */
+  async setValue(key: string, value: TableValue<G> | null): Promise<void> {
+    const s = await this.#started;
+    if (!s.graph.persistEdge) throw new InvalidArgumentError(`Tester: group '${s.graph.group}' has no persist edge: it has no table to set`);
+    await this.#tester.setTableValues(s, [[key, value]]);
   }
 
   /** This group's table, as its changelog says. */
@@ -152,29 +163,50 @@ export class Tester {
       for (const e of [...graph.joinEdges, ...graph.lookupEdges]) { this.#ensure(e.table, { 'cleanup.policy': 'compact' }); this.#learn(e.table, e.codec); }
       if (graph.persistEdge) this.#learn(table, graph.persistEdge.codec);
       if (graph.loopEdge) this.#learn(loop, graph.loopEdge.codec);
-      const p = new Processor({
-        logger: this.#log,
-        commitIntervalMs: 2,
-        stopTimeoutMs: 2000,
-        hasher: this.#hasher,
-        ...options,
-        brokers: ['tester'],
-        group: graph,
-        workers: 0,
-        storage: 'memory',
-        kafkaClient: this.kafka.client,
-      });
-      const s: Started = { graph, processor: p, tableTopic: table, loopTopic: loop };
-      const done = p.run().catch((err: Error) => {
-        s.error = err;
-      });
+      const s: Started = { graph, processor: undefined as never, options, tableTopic: table, loopTopic: loop };
       this.#processors.push(s);
-      await Promise.race([p.ready(), done]);
-      if (s.error) throw s.error;
+      await this.#run(s);
       return s;
     })();
     this.#starting.push(started.catch(() => undefined));
     return new TesterProcessor<G>(this, started);
+  }
+
+  /** Starts (or restarts) the Processor of `s`; it recovers its tables from the changelogs. */
+  async #run(s: Started): Promise<void> {
+    const p = new Processor({
+      logger: this.#log,
+      commitIntervalMs: 2,
+      stopTimeoutMs: 2000,
+      hasher: this.#hasher,
+      ...s.options,
+      brokers: ['tester'],
+      group: s.graph,
+      workers: 0,
+      storage: 'memory',
+      kafkaClient: this.kafka.client,
+    });
+    s.processor = p;
+    delete s.error;
+    const done = p.run().catch((err: Error) => {
+      if (s.processor === p) s.error = err;
+    });
+    await Promise.race([p.ready(), done]);
+    if (s.error) throw s.error;
+  }
+
+  /**
+   * @internal Use TesterProcessor.setValue or table(groupTable).set.
+   * Writes keys of a processor's own group table (Goka's SetTableValue). An actor owns its
+   * table, so the processor is stopped, the records are appended to the changelog, and it is
+   * started again: it recovers them as it would after a restart.
+   */
+  async setTableValues(s: Started, values: Iterable<[string, unknown]>): Promise<void> {
+    await this.settle();
+    await s.processor.stop();
+    for (const [key, value] of values) await this.#send(s.tableTopic, key, value, {});
+    await this.#run(s);
+    await this.settle();
   }
 
   /**
@@ -284,6 +316,8 @@ export class Tester {
       },
       set: async (key, value) => {
         await Promise.all(this.#starting);
+        const owner = this.#processors.find((p) => p.tableTopic === topic && p.graph.persistEdge);
+        if (owner) return this.setTableValues(owner, [[key, value]]);
         this.#ensure(topic, { 'cleanup.policy': 'compact' });
         await this.#send(topic, key, value, {});
         await this.settle();

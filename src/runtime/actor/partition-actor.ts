@@ -434,7 +434,8 @@ export class PartitionActor implements ContextHost {
 
   #failRecord(rec: WireRecord, err: unknown): void {
     const cause = err instanceof FailSignal ? err.reason : err;
-    const reason = err instanceof FailSignal ? 'ctx.fail() was called' : cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const reason = err instanceof FailSignal ? `ctx.fail(${what})` : what;
     const pos = { group: this.group, topic: rec.topic, partition: this.partition, offset: String(rec.offset), key: keyString(rec.key) };
     this.#failWith(new ProcessingError(pos, reason, { cause }));
   }
