@@ -68,7 +68,7 @@ async function child(a: ChildArgs): Promise<void> {
   const p = new Processor({ brokers: a.brokers, group: url, workers: a.workers, storagePath: dir, logger: silent, ...a.opts });
   const committed = () => {
     let c = 0;
-    for (const s of ((p.stats() as { actors?: { committed: Record<string, number> }[] }).actors ?? [])) c += s.committed[a.topic] ?? 0;
+    for (const s of p.stats().actors) c += s.offsets[a.topic]?.committed ?? 0;
     return c;
   };
   const peak = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };

@@ -195,10 +195,6 @@ interface RunResult {
 }
 type Measured = Omit<RunResult, 'noisy' | 'idleWait'>;
 
-interface ActorStat {
-  processed: number;
-  committed: Record<string, number>;
-}
 
 const epoch = (perfMs: number) => performance.timeOrigin + perfMs;
 
@@ -248,7 +244,7 @@ async function runPartita(ctx: Ctx, topic: string, ends: number[], workers: numb
   });
   const committedSum = () => {
     let c = 0;
-    for (const a of ((p.stats() as { actors?: ActorStat[] }).actors ?? [])) c += a.committed[topic] ?? 0; // next offset = records done
+    for (const a of p.stats().actors) c += a.offsets[topic]?.committed ?? 0; // next offset = records done
     return c;
   };
   const parts = ends.filter((e) => e > 0).length;

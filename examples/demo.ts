@@ -5,7 +5,8 @@
  *   2. creates the topics: demo-click-events (6 partitions) and demo-milestones;
  *   3. emits a steady stream of clicks over a set of users;
  *   4. runs the demo-clicks group on worker threads (CPU work in the callback);
- *   5. prints progress every 2 s until Ctrl-C (or PARTITA_DEMO_SECONDS), then stops cleanly:
+ *   5. serves the live monitor (partita/web: partitions, lag, charts, key lookup, /metrics);
+ *   6. prints progress every 2 s until Ctrl-C (or PARTITA_DEMO_SECONDS), then stops cleanly:
  *      emitter closed, processor stopped (offsets committed), broker stopped.
  *
  * Environment:
@@ -14,6 +15,7 @@
  *   PARTITA_DEMO_WORK_US=75    CPU work per click, in µs (read by clicks.ts)
  *   PARTITA_DEMO_WORKERS=2     worker threads hosting partition actors
  *   PARTITA_DEMO_SECONDS=N     stop by itself N seconds after the processor is ready (unset: until Ctrl-C)
+ *   PARTITA_DEMO_MONITOR_PORT=9095  port of the monitor (0: any free port)
  *   PARTITA_LOG_LEVEL=info     level of the library's logs (stderr, one human-readable line each)
  *   KAFKA_BROKERS=host:port    use this broker instead of starting one
  */
@@ -21,8 +23,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { Emitter, Processor, codecs, humanLogger } from '../src/index.js';
+import { Emitter, Processor, codecs, humanLogger, type PartitionStats } from '../src/index.js';
 import { findOrStartBroker, type BrokerHandle } from '../scripts/broker.js';
+import { monitor, type Monitor } from '../src/web/index.js';
 import { CLICK_TOPIC, MILESTONE_TOPIC, WORK_US, type Click } from './clicks.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -45,13 +48,14 @@ const RATE = envNumber('PARTITA_DEMO_RATE', 2000, 1);
 const USERS = Math.floor(envNumber('PARTITA_DEMO_USERS', 500, 1));
 const WORKERS = Math.floor(envNumber('PARTITA_DEMO_WORKERS', 2, 0));
 const SECONDS = envNumber('PARTITA_DEMO_SECONDS', 0, 0);
+const MONITOR_PORT = Math.floor(envNumber('PARTITA_DEMO_MONITOR_PORT', 9095, 0));
 const PARTITIONS = 6;
 const REPORT_EVERY_MS = 2000;
 const PAGES = ['/', '/pricing', '/docs', '/docs/api', '/blog', '/signup', '/login', '/about'];
 
 const logger = humanLogger({ name: 'demo', level: process.env['PARTITA_LOG_LEVEL'] ?? 'info' });
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmt = (n: number | null) => (n === null ? '?' : Math.round(n).toLocaleString('en-US'));
 const t0 = performance.now();
 const elapsed = () => (performance.now() - t0) / 1000;
 
@@ -117,21 +121,7 @@ class ClickSource {
 // ---------------------------------------------------------------------------------------------------------------------
 // progress
 
-/** The parts of processor.stats() the demo prints (see src/runtime/supervisor/*.ts stats()). */
-interface ActorStats {
-  partition: number;
-  state: string;
-  worker: number;
-  processed: number;
-  inflight: number;
-  lag: Record<string, number>;
-}
-interface ProcessorStats {
-  state: string;
-  workers?: number[][];
-  error?: { name: string; message: string } | null;
-  actors?: ActorStats[];
-}
+type ActorStats = PartitionStats;
 
 /** Total processed across partitions, robust to an actor being replaced (its counter restarts). */
 class ProcessedCounter {
@@ -156,6 +146,7 @@ let source: ClickSource | undefined;
 let processor: Processor | undefined;
 let storagePath: string | undefined;
 let reporter: NodeJS.Timeout | undefined;
+let web: Monitor | undefined;
 const processed = new ProcessedCounter();
 
 let stopReason: string | undefined;
@@ -257,6 +248,13 @@ async function main(): Promise<void> {
   }
   if (stopReason !== undefined) return;
   console.log(`processor ready in ${(elapsed() - startedAt).toFixed(1)} s; progress every ${REPORT_EVERY_MS / 1000} s`);
+  try {
+    web = await monitor({ port: MONITOR_PORT, processors: [processor] });
+    console.log(`monitor: ${web.url}  (query: ${web.url}query?source=demo-clicks&key=user-1, metrics: ${web.url}metrics)`);
+  } catch (err) {
+    // A busy port must not end the demo: it runs without the monitor.
+    console.log(`monitor not started: ${(err as Error).message} (set PARTITA_DEMO_MONITOR_PORT=0 for any free port)`);
+  }
 
   let last = { at: elapsed(), acked: source.acked, processed: processed.total };
   reporter = setInterval(() => {
@@ -268,30 +266,33 @@ async function main(): Promise<void> {
 
 async function report(last: { at: number; acked: number; processed: number }) {
   if (!processor || !source || stopReason !== undefined) return last;
-  const stats = processor.stats() as ProcessorStats;
+  const stats = processor.stats();
   const actors = stats.actors ?? [];
   processed.update(actors);
   const now = elapsed();
   const dt = now - last.at || 1;
   const emittedRate = (source.acked - last.acked) / dt;
   const processedRate = (processed.total - last.processed) / dt;
-  const lagOf = (a: ActorStats) => a.lag[CLICK_TOPIC] ?? 0;
-  const totalLag = actors.reduce((s, a) => s + lagOf(a), 0);
+  // lag: high-water mark − committed offset (Kafka's consumer lag); pending: − processed offset.
+  const lagOf = (a: ActorStats) => a.offsets[CLICK_TOPIC]?.lag ?? null;
+  const pendingOf = (a: ActorStats) => a.offsets[CLICK_TOPIC]?.pending ?? null;
+  const total = (f: (a: ActorStats) => number | null) => actors.reduce<number | null>((s, a) => (s === null || f(a) === null ? null : s + f(a)!), 0);
+  const totalLag = total(lagOf);
   const milestones = await milestoneCount();
 
   const lines = [
     `── ${now.toFixed(1).padStart(6)} s ── emitted ${fmt(emittedRate)}/s (${fmt(source.acked)})` +
-      ` ── processed ${fmt(processedRate)}/s (${fmt(processed.total)}) ── lag ${fmt(totalLag)}` +
+      ` ── processed ${fmt(processedRate)}/s (${fmt(processed.total)}) ── lag ${fmt(totalLag)} (pending ${fmt(total(pendingOf))})` +
       (milestones !== undefined ? ` ── milestones ${fmt(milestones)}` : ''),
   ];
   if (source.failed > 0 || source.skipped > 0) {
     lines.push(`   emitter: ${fmt(source.failed)} failed, ${fmt(source.skipped)} skipped` + (source.lastError ? ` (${source.lastError.message})` : ''));
   }
-  lines.push('   part  state       worker  processed     lag  inflight');
+  lines.push('   part  state       worker  processed     lag  pending  inflight');
   for (const a of actors) {
     lines.push(
       `   p${String(a.partition).padEnd(4)} ${a.state.padEnd(11)} ${(WORKERS === 0 ? 'main' : a.worker >= 0 ? `w${a.worker}` : '-').padStart(6)}` +
-        ` ${fmt(a.processed).padStart(10)} ${fmt(lagOf(a)).padStart(7)} ${fmt(a.inflight).padStart(9)}`,
+        ` ${fmt(a.processed).padStart(10)} ${fmt(lagOf(a)).padStart(7)} ${fmt(pendingOf(a)).padStart(8)} ${fmt(a.inflight).padStart(9)}`,
     );
   }
   try {
@@ -334,12 +335,13 @@ function shutdown(code: number): Promise<void> {
       logger.info({ ms: Math.round(performance.now() - started) }, what);
     };
     source?.stop();
+    await step('monitor.close', () => web?.close());
     await step('emitter.close', () => emitter?.close());
     await step('processor.stop', () => {
-      processed.update(((processor?.stats() ?? {}) as ProcessorStats).actors ?? []);
+      processed.update(processor?.stats().actors ?? []);
       return processor?.stop();
     });
-    processed.update(((processor?.stats() ?? {}) as ProcessorStats).actors ?? []);
+    processed.update(processor?.stats().actors ?? []);
     await step('admin.disconnect', () => admin?.disconnect());
     await step('broker.stop', () => broker?.stop());
     if (storagePath) rmSync(storagePath, { recursive: true, force: true });

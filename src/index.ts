@@ -1,7 +1,7 @@
 export { Processor, type ProcessorOptions, type RunOptions, type UntypedGraph } from './processor.js';
 export { Emitter, type EmitterOptions, type EmitOptions as EmitterEmitOptions } from './emitter.js';
 export { View, type ViewOptions, type ViewStats, type ViewPartitionStats, type ViewState, type ViewUpdate } from './view.js';
-export type { ProcessorStats, PartitionStats, LookupStats, StandbyStats, RecoveryStats } from './stats.js';
+export type { ProcessorStats, PartitionStats, InputOffsets, LookupStats, StandbyStats, RecoveryStats, CounterStats, ThreadStats, LoopDelayStats } from './stats.js';
 export type { TableUpdate, UpdateCallback } from './table/update.js';
 export type { TableEdgeOptions, GraphType, SpecOf, TableValue, ContextOf, OutputName, OutputValue, VisitorName, VisitorMeta } from './graph/define-group.js';
 export {

@@ -48,6 +48,8 @@ export interface ProcessorOptions<G extends GraphType = GroupGraph> {
   flushEvery?: number;
   /** How often safe offsets are committed (default 500 ms). */
   commitIntervalMs?: number;
+  /** How often the input partitions' high-water marks and committed offsets are read from the brokers, for lag (default 2 s). */
+  offsetsRefreshMs?: number;
   /** Upper bound for a graceful stop of one partition (default 30 s). */
   stopTimeoutMs?: number;
   /** Consumer group session timeout: how long a dead instance holds its partitions (default 30 s). */
@@ -97,7 +99,7 @@ export class Processor<G extends GraphType = UntypedGraph> {
     if ((opts.hotStandby || opts.recoverAhead) && opts.storage === 'memory') {
       throw new InvalidArgumentError("Processor: hotStandby and recoverAhead keep partitions in the local stores their actors take over: they need storage 'lmdb'");
     }
-    for (const k of ['brokerOutageMs', 'connectTimeoutMs', 'sessionTimeoutMs', 'stopTimeoutMs', 'commitIntervalMs'] as const) {
+    for (const k of ['brokerOutageMs', 'connectTimeoutMs', 'sessionTimeoutMs', 'stopTimeoutMs', 'commitIntervalMs', 'offsetsRefreshMs'] as const) {
       const v = opts[k];
       if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InvalidArgumentError(`Processor: ${k} must be a positive number of milliseconds, got ${String(v)}`);
     }
@@ -149,6 +151,7 @@ export class Processor<G extends GraphType = UntypedGraph> {
       maxInflight: o.maxInflight ?? 2000,
       flushEvery: o.flushEvery ?? 500,
       commitIntervalMs: o.commitIntervalMs ?? 500,
+      offsetsRefreshMs: o.offsetsRefreshMs ?? 2000,
       stopTimeoutMs: o.stopTimeoutMs ?? 30_000,
       sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
       hotStandby: o.hotStandby ?? false,

@@ -37,7 +37,7 @@ test('a processor process killed with SIGKILL mid-stream loses nothing: the rest
   t.truthy(waiting, `the wait for the dead member is logged (got: ${log.records.map((r) => r.msg).join(' | ')})`);
   t.log(`joined ${Date.now() - joinStarted} ms after the restart; logged: ${waiting?.msg}`);
   await waitFor('all input to be committed', async () => {
-    const lag = actors(p).every((a) => Object.values((a as unknown as { lag: Record<string, number> }).lag).every((l) => l === 0));
+    const lag = p.stats().actors.every((a) => a.lag === 0);
     return lag && actors(p).length === 4 && processed(p) > 0;
   }, 120_000);
   const counts = await tableOf(p, expected.keys());

@@ -9,6 +9,7 @@ import { MemoryStore } from '../src/storage/memory.js';
 import { StateError } from '../src/errors.js';
 import { codecs } from '../src/index.js';
 import { tableWrites } from '../src/table/update.js';
+import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.js';
 
 test('co-partitioning plan: contiguous ranges in member order, every partition exactly once', (t) => {
   t.deepEqual([...copartitionPlan(['c', 'a', 'b'], 10)], [['a', [0, 1, 2]], ['b', [3, 4, 5, 6]], ['c', [7, 8, 9]]]);
@@ -78,4 +79,15 @@ test('update callback: what a table stores per changelog record; previous sees e
   t.deepEqual(writes.map(([k, v]) => [k, v === null ? null : JSON.parse(new TextDecoder().decode(v))]), [['a', 11], ['a', 13], ['b', 3], ['b', null]]);
   t.deepEqual(seen, [['a', 1, 10, 4, 5], ['a', 2, 11, 4, 6], ['b', 3, undefined, 4, 7], ['b', null, 3, 4, 8]]);
   t.deepEqual(tableWrites([rec('x', 1, 0)], 0).map(([k]) => k), ['x'], 'without a callback: the record as it is');
+});
+
+test('input offsets: lag is null while the high-water mark (or, with records, the committed offset) is unknown; 0 for an empty partition', (t) => {
+  t.deepEqual(inputOffsets(null, 10, undefined), { highWatermark: null, committed: 10, processed: 10, lag: null, pending: null });
+  t.deepEqual(inputOffsets(50, null, undefined), { highWatermark: 50, committed: null, processed: null, lag: null, pending: null });
+  t.deepEqual(inputOffsets(0, null, undefined), { highWatermark: 0, committed: null, processed: null, lag: 0, pending: 0 });
+  t.deepEqual(inputOffsets(50, 20, 45), { highWatermark: 50, committed: 20, processed: 45, lag: 30, pending: 5 });
+  t.is(inputOffsets(50, 60, undefined).lag, 0, 'a high-water mark read before the last commit never gives a negative lag');
+  t.is(maxKnown(undefined, undefined), null);
+  t.is(maxKnown(3, undefined), 3);
+  t.is(maxKnown(3, 7), 7);
 });

@@ -104,6 +104,10 @@ export interface AdminPort {
   createTopic(spec: TopicSpec): Promise<void>;
   describeConfig(topic: string): Promise<Record<string, string>>;
   describeGroup(groupId: string): Promise<GroupDescription>;
+  /** The high-water mark of every partition of a topic, indexed by partition. */
+  endOffsets(topic: string): Promise<number[]>;
+  /** The group's committed offsets (next offset to consume) of a topic, indexed by partition; null: none. */
+  committedOffsets(groupId: string, topic: string): Promise<(number | null)[]>;
   close(): Promise<void>;
 }
 

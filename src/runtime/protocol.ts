@@ -1,3 +1,4 @@
+import type { LoopDelayStats } from './loop-delay.js';
 // The only message shapes that travel between the supervisor (main thread) and partition
 // actors (worker threads, or the main thread with workers: 0). Record batches travel as
 // transferred ArrayBuffers packed by wire.ts; errors travel as SerializedError.
@@ -41,7 +42,9 @@ export type SupervisorToHost = { v: number; kind: 'open'; actorId: number; port:
 
 export type HostToSupervisor =
   | { v: number; kind: 'host-ready'; group: string }
-  | { v: number; kind: 'host-fatal'; error: SerializedError };
+  | { v: number; kind: 'host-fatal'; error: SerializedError }
+  /** Every second: the thread's event-loop delay over that second. */
+  | { v: number; kind: 'host-stats'; loopDelay: LoopDelayStats };
 
 // ---- actor port -----------------------------------------------------------------------
 
@@ -69,6 +72,8 @@ export interface DoneOffset {
   topic: string;
   /** Highest offset of this topic fully processed in the batch. */
   offset: number;
+  /** Records of this topic the batch processed. */
+  records: number;
 }
 
 export type ActorToSupervisor =

@@ -334,6 +334,13 @@ class MemoryAdmin implements AdminPort {
     const members = [...(g?.members.values() ?? [])].map((m) => ({ memberId: m.id, clientId: m.clientId, host: '/memory' }));
     return { groupId, state: !g ? 'Dead' : members.length > 0 ? 'Stable' : 'Empty', members };
   }
+  async endOffsets(topic: string): Promise<number[]> {
+    return this.#c.topic(topic).logs.map((log) => log.length);
+  }
+  async committedOffsets(groupId: string, topic: string): Promise<(number | null)[]> {
+    const committed = this.#c.groups.get(groupId)?.committed;
+    return this.#c.topic(topic).logs.map((_, p) => committed?.get(tp(topic, p)) ?? null);
+  }
   async close(): Promise<void> {}
 }
 

@@ -92,6 +92,24 @@ export class KafkajsAdminPort implements AdminPort {
     });
   }
 
+  endOffsets(topic: string): Promise<number[]> {
+    return this.#call(`end offsets ${topic}`, async (admin) => {
+      const out: number[] = [];
+      for (const p of await admin.fetchTopicOffsets(topic)) out[p.partition] = Number(p.high);
+      return out;
+    });
+  }
+
+  committedOffsets(groupId: string, topic: string): Promise<(number | null)[]> {
+    return this.#call(`committed offsets ${groupId} ${topic}`, async (admin) => {
+      const out: (number | null)[] = [];
+      for (const t of await admin.fetchOffsets({ groupId, topics: [topic] })) {
+        for (const p of t.partitions) out[p.partition] = Number(p.offset) >= 0 ? Number(p.offset) : null;
+      }
+      return out;
+    });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#connected) {

@@ -6,6 +6,7 @@ import { loadGroupModule } from '../../graph/load.js';
 import { PROTOCOL_VERSION, type HostToSupervisor, type HostWorkerData, type SupervisorToHost } from '../protocol.js';
 import { ProtocolError } from '../../errors.js';
 import { PartitionActor } from './partition-actor.js';
+import { LOOP_DELAY_WINDOW_MS, LoopDelay } from '../loop-delay.js';
 
 export async function runHost(parent: MessagePort, data: HostWorkerData): Promise<void> {
   const post = (m: HostToSupervisor) => parent.postMessage(m);
@@ -27,6 +28,7 @@ export async function runHost(parent: MessagePort, data: HostWorkerData): Promis
       new PartitionActor(m.port, graph, m.init).start();
     });
     post({ v: PROTOCOL_VERSION, kind: 'host-ready', group: graph.group });
+    new LoopDelay().start(LOOP_DELAY_WINDOW_MS, (loopDelay) => post({ v: PROTOCOL_VERSION, kind: 'host-stats', loopDelay }));
   } catch (err) {
     fatal(err);
   }

@@ -12,7 +12,7 @@ import { SharedTableStore } from '../../storage/shared-table.js';
 import { applyChangelog } from '../../table/update.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
-import { assertNever, type ActorInit, type ActorToSupervisor, type SupervisorToActor } from '../protocol.js';
+import { assertNever, type ActorInit, type ActorToSupervisor, type DoneOffset, type SupervisorToActor } from '../protocol.js';
 import { BatchWriter, readBatch, RecordKind, type WireRecord } from '../wire.js';
 import { FailSignal, RecordContext, type ContextHost } from './context.js';
 
@@ -26,7 +26,7 @@ interface OpenBatch {
   id: number;
   writer: BatchWriter;
   tableWrites: [string, Uint8Array | null][];
-  done: Map<string, number>;
+  done: Map<string, DoneOffset>;
   records: number;
   holds: number;
   /** Keys visited in this batch, per visit. */
@@ -250,7 +250,13 @@ export class PartitionActor implements ContextHost {
       }
       this.#current = undefined;
       if (rec.offset >= 0) {
-        this.#batch.done.set(rec.topic, rec.offset);
+        const d = this.#batch.done.get(rec.topic);
+        if (d) {
+          d.offset = rec.offset;
+          d.records++;
+        } else {
+          this.#batch.done.set(rec.topic, { topic: rec.topic, offset: rec.offset, records: 1 });
+        }
         this.#batch.records++;
       } else {
         this.#batch.visits.set(visit!.seq, (this.#batch.visits.get(visit!.seq) ?? 0) + 1);
@@ -353,7 +359,7 @@ export class PartitionActor implements ContextHost {
         batch: b.id,
         buffer,
         records: b.records,
-        done: [...b.done].map(([topic, offset]) => ({ topic, offset })),
+        done: [...b.done.values()],
         holds: b.holds,
         tableWrites: b.tableWrites.length,
       },

@@ -12,7 +12,9 @@ import type { ActorToSupervisor, SupervisorToActor } from '../protocol.js';
 import { BatchWriter, RecordKind } from '../wire.js';
 import { CommitTracker, type CommitOffset } from './commit-tracker.js';
 import { EffectsProducer } from './effects-producer.js';
-import type { PartitionStats } from '../../stats.js';
+import type { InputOffsets, PartitionStats } from '../../stats.js';
+import type { ProcessorCounters } from './counters.js';
+import { inputOffsets, maxKnown, type BrokerOffsets } from './input-offsets.js';
 import { Mailbox } from './mailbox.js';
 import { PartitionTable, type RecoveryStats, type TableSink } from '../../table/partition-table.js';
 
@@ -33,6 +35,8 @@ export interface HandleDeps {
   stopTimeoutMs: number;
   fail(err: Error): void;
   changed(): void;
+  /** The instance's counters: processed inputs and produced records are added as they happen. */
+  counters: ProcessorCounters;
   pause(handle: ActorHandle): void;
   resume(handle: ActorHandle): void;
 }
@@ -53,6 +57,8 @@ export class ActorHandle {
   #buffered: { topic: string; records: KafkaRecord[] }[] = [];
   readonly #lastSent = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
+  /** The offset after the last record processed, per input topic (this assignment). */
+  readonly #processedNext = new Map<string, number>();
   readonly #commits: CommitTracker;
   readonly #effects: EffectsProducer;
   #paused = false;
@@ -254,9 +260,14 @@ export class ActorHandle {
         this.#unacked += m.records;
         this.#sampleRate();
         this.#commits.add(m.batch, m.done, m.holds);
+        for (const d of m.done) {
+          this.#processedNext.set(d.topic, d.offset + 1);
+          this.#d.counters.processed(d.topic, this.partition, d.records);
+        }
         this.#flow();
         const { batch, records } = m;
-        this.#effects.enqueue(m.buffer, m.tableWrites, m.done, (changelogOffset) => {
+        this.#effects.enqueue(m.buffer, m.tableWrites, m.done, (changelogOffset, produced) => {
+          this.#d.counters.produced(produced);
           this.#post({ kind: 'acked', batch, changelogOffset });
           this.#unacked -= records;
           this.#flow();
@@ -373,11 +384,19 @@ export class ActorHandle {
     this.#mail?.kill(err);
   }
 
-  stats(): PartitionStats {
-    const lag: Record<string, number> = {};
-    for (const [topic, hwm] of this.#highWatermarks) {
-      const next = this.#commits.next(topic);
-      lag[topic] = next === undefined ? hwm : Math.max(0, hwm - next);
+  /** `topics`: the input (and loop) topics; `brokers`: what the brokers last said of them. */
+  stats(topics: readonly string[], brokers?: BrokerOffsets): PartitionStats {
+    const committedHere = this.#commits.committed();
+    const offsets: Record<string, InputOffsets> = {};
+    let lagSum: number | null = 0;
+    for (const topic of topics) {
+      const o = inputOffsets(
+        maxKnown(this.#highWatermarks.get(topic), brokers?.highWatermark(topic, this.partition)),
+        maxKnown(committedHere[topic], brokers?.committed(topic, this.partition) ?? undefined),
+        this.#processedNext.get(topic),
+      );
+      offsets[topic] = o;
+      lagSum = lagSum === null || o.lag === null ? null : lagSum + o.lag;
     }
     return {
       partition: this.partition,
@@ -388,8 +407,8 @@ export class ActorHandle {
       rate: this.#rate(),
       inflight: this.inflight,
       paused: this.#paused,
-      committed: this.#commits.committed(),
-      lag,
+      offsets,
+      lag: lagSum,
       recovery: this.recovery ?? null,
       /** Next changelog offset to read per table this actor holds (the group table, joined tables). */
       tables: Object.fromEntries([...this.#tables].map(([topic, t]) => [topic, t.position])),

@@ -6,7 +6,16 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { deserializeError, WorkerCrashedError } from '../../errors.js';
 import type { GroupGraph } from '../../graph/define-group.js';
 import { PartitionActor } from '../actor/partition-actor.js';
+import { LOOP_DELAY_WINDOW_MS, LoopDelay, type LoopDelayStats } from '../loop-delay.js';
 import { PROTOCOL_VERSION, type ActorInit, type HostToSupervisor, type HostWorkerData, type SupervisorToHost } from '../protocol.js';
+
+export interface ThreadStats {
+  /** The worker thread's index (-1: the main thread, with workers: 0). */
+  thread: number;
+  partitions: number[];
+  /** Event-loop delay over the last second (null before the first second). */
+  loopDelay: LoopDelayStats | null;
+}
 
 export interface Placement {
   port: MessagePort;
@@ -20,6 +29,8 @@ export interface ActorPool {
   release(host: number, partition: number): void;
   /** Partitions per host, for stats. */
   hosts(): number[][];
+  /** Per thread hosting actors: its partitions and event-loop delay. */
+  threadStats(): ThreadStats[];
   close(): Promise<void>;
 }
 
@@ -28,10 +39,13 @@ export class InlinePool implements ActorPool {
   readonly size = 0;
   readonly #graph: GroupGraph;
   readonly #partitions = new Set<number>();
+  readonly #delay = new LoopDelay();
   constructor(graph: GroupGraph) {
     this.#graph = graph;
   }
-  async start(): Promise<void> {}
+  async start(): Promise<void> {
+    this.#delay.start(LOOP_DELAY_WINDOW_MS);
+  }
   open(init: ActorInit): Placement {
     const { port1, port2 } = new MessageChannel();
     new PartitionActor(port2, this.#graph, init).start();
@@ -44,13 +58,19 @@ export class InlinePool implements ActorPool {
   hosts(): number[][] {
     return [[...this.#partitions].sort((a, b) => a - b)];
   }
-  async close(): Promise<void> {}
+  threadStats(): ThreadStats[] {
+    return [{ thread: -1, partitions: this.hosts()[0]!, loopDelay: this.#delay.latest }];
+  }
+  async close(): Promise<void> {
+    this.#delay.stop();
+  }
 }
 
 interface Host {
   worker: Worker;
   partitions: Set<number>;
   exited: boolean;
+  loopDelay: LoopDelayStats | null;
 }
 
 function hostEntry(groupModule: string): URL {
@@ -93,7 +113,7 @@ export class ThreadPool implements ActorPool {
         // A smaller young generation than V8's default (16 MiB semi-spaces): actor threads
         // allocate short-lived records fast, and each full semi-space is resident memory.
         const worker = new Worker(entry, { workerData: data, name: `partita-${this.#group}-${i}`, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
-        const host: Host = { worker, partitions: new Set(), exited: false };
+        const host: Host = { worker, partitions: new Set(), exited: false, loopDelay: null };
         this.#hosts.push(host);
         return new Promise<void>((resolve, reject) => {
           let ready = false;
@@ -105,7 +125,9 @@ export class ThreadPool implements ActorPool {
             else if (!this.#closing) this.#onCrash(err);
           };
           worker.on('message', (m: HostToSupervisor) => {
-            if (m.kind === 'host-ready') {
+            if (m.kind === 'host-stats') {
+              host.loopDelay = m.loopDelay;
+            } else if (m.kind === 'host-ready') {
               ready = true;
               resolve();
             } else if (m.kind === 'host-fatal') {
@@ -142,6 +164,10 @@ export class ThreadPool implements ActorPool {
 
   hosts(): number[][] {
     return this.#hosts.map((h) => [...h.partitions].sort((a, b) => a - b));
+  }
+
+  threadStats(): ThreadStats[] {
+    return this.#hosts.map((h, i) => ({ thread: i, partitions: [...h.partitions].sort((a, b) => a - b), loopDelay: h.exited ? null : h.loopDelay }));
   }
 
   async close(): Promise<void> {

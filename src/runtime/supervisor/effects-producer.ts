@@ -45,15 +45,17 @@ export class EffectsProducer {
    * Queues a batch; `acked(changelogOffset)` runs once the broker acked all of it (null: the
    * batch wrote no table record).
    */
-  enqueue(buffer: ArrayBuffer, tableWrites: number, done: DoneOffset[], acked: (changelogOffset: number | null) => void): void {
+  enqueue(buffer: ArrayBuffer, tableWrites: number, done: DoneOffset[], acked: (changelogOffset: number | null, produced: Map<string, number>) => void): void {
     this.#chain = this.#chain.then(async () => {
       if (this.#failed) return;
-      const offset = await this.#produce(buffer, tableWrites, done);
-      if (offset !== undefined) acked(offset);
+      const produced = new Map<string, number>();
+      const offset = await this.#produce(buffer, tableWrites, done, produced);
+      if (offset !== undefined) acked(offset, produced);
     });
   }
 
-  async #produce(buffer: ArrayBuffer, tableWrites: number, done: DoneOffset[]): Promise<number | null | undefined> {
+  /** `produced` gets the records written per topic once all are acked. */
+  async #produce(buffer: ArrayBuffer, tableWrites: number, done: DoneOffset[], produced: Map<string, number>): Promise<number | null | undefined> {
     const { tableTopic, partition } = this.#d;
     let out: OutRecord[] = [];
     let changelogOffset: number | null = null;
@@ -76,6 +78,7 @@ export class EffectsProducer {
         }
       }
       if (tableWrites > 0 && changelogOffset === null) throw new Error('the broker acked no changelog offset');
+      for (const r of out) produced.set(r.topic, (produced.get(r.topic) ?? 0) + 1);
       return changelogOffset;
     } catch (err) {
       this.#failed = true;

@@ -26,6 +26,7 @@ export interface ResolvedOptions {
   maxInflight: number;
   flushEvery: number;
   commitIntervalMs: number;
+  offsetsRefreshMs: number;
   stopTimeoutMs: number;
   sessionTimeoutMs: number;
   hotStandby: boolean;

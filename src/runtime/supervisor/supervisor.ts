@@ -17,6 +17,8 @@ import { InlinePool, ThreadPool, type ActorPool } from './actor-pool.js';
 import type { ResolvedOptions } from './options.js';
 import { LookupTable, type LookupStats } from '../../table/lookup-table.js';
 import { StandbyPartition } from './standby.js';
+import { OffsetsWatch } from './offsets-watch.js';
+import { ProcessorCounters } from './counters.js';
 import type { ProcessorStats } from '../../stats.js';
 
 export class Supervisor {
@@ -49,6 +51,10 @@ export class Supervisor {
   #error: Error | undefined;
   #readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #commitTimer: NodeJS.Timeout | undefined;
+  #offsets: OffsetsWatch | undefined;
+  readonly #counters = new ProcessorCounters();
+  /** The topics the group member consumes: the inputs and the loop topic. */
+  #consumed: string[] = [];
   #committing: Promise<void> = Promise.resolve();
   #stopRequested: (() => void) | undefined;
   readonly #stopSignal: Promise<void>;
@@ -93,7 +99,8 @@ export class Supervisor {
       connectTimeoutMs: o.connectTimeoutMs,
     });
     this.#client = client;
-    this.#topics = new TopicManager(client.admin(), this.#log, o.topics);
+    const admin = client.admin();
+    this.#topics = new TopicManager(admin, this.#log, o.topics);
     const inputs = g.inputTopics();
     // Partition p of every input and every joined table meets in actor p.
     const copartitioned = [...inputs, ...g.joinEdges.map((j) => j.table)];
@@ -132,9 +139,12 @@ export class Supervisor {
     this.#reader = client.reader();
     if (this.#stopped()) return;
 
+    this.#consumed = [...inputs, ...(g.loopEdge ? [loopT] : [])];
+    this.#offsets = new OffsetsWatch(admin, g.group, this.#consumed, this.#log);
+    this.#offsets.start(o.offsetsRefreshMs);
     this.#consumer = client.groupMember({
       groupId: g.group,
-      topics: [...inputs, ...(g.loopEdge ? [loopT] : [])],
+      topics: this.#consumed,
       sessionTimeoutMs: o.sessionTimeoutMs,
       stopTimeoutMs: o.stopTimeoutMs,
     });
@@ -230,6 +240,7 @@ export class Supervisor {
       stopTimeoutMs: this.#o.stopTimeoutMs,
       fail: (err) => this.#fail(err),
       changed: () => this.#checkReady(),
+      counters: this.#counters,
       pause: (h) => {
         if (mine(h)) this.#consumer?.pause(partition);
       },
@@ -241,6 +252,7 @@ export class Supervisor {
 
   #onAssignment(partitions: number[]): void {
     if (this.#stopped()) return;
+    this.#counters.rebalanced();
     const keep = new Set(partitions);
     for (const [p, h] of this.#handles) {
       if (keep.has(p)) continue;
@@ -367,6 +379,7 @@ export class Supervisor {
     await Promise.allSettled(handles.map(([p, h]) => this.#retire(p, h)));
     await Promise.allSettled([...this.#retiring.values()]);
     clearInterval(this.#commitTimer);
+    this.#offsets?.stop();
     await this.#commit();
     const quietly = (p: Promise<unknown> | undefined) => p?.catch((err) => this.#log.warn({ err }, 'error while closing'));
     await quietly(this.#consumer?.stop());
@@ -446,13 +459,22 @@ export class Supervisor {
     return {
       group: this.group,
       state: this.life.state,
+      connecting: this.#client?.isDown() ?? false,
+      topics: {
+        inputs: this.#graph.inputTopics(),
+        table: this.#graph.persistEdge ? this.#o.tableTopic : null,
+        loop: this.#graph.loopEdge ? this.#o.loopTopic : null,
+        outputs: this.#graph.outputEdges.map((e) => e.topic),
+      },
       partitions: this.#npar,
       uptimeMs: this.#startedAt ? Date.now() - this.#startedAt : 0,
       workers: this.#pool?.hosts() ?? [],
       error: this.#error ? { name: this.#error.name, message: this.#error.message, ...(typeof code === 'string' ? { code } : {}) } : null,
-      actors: [...this.#handles.values()].sort((a, b) => a.partition - b.partition).map((h) => h.stats()),
+      actors: [...this.#handles.values()].sort((a, b) => a.partition - b.partition).map((h) => h.stats(this.#consumed, this.#offsets)),
       lookups: this.#lookups.map((t): LookupStats => t.stats()),
       standby: [...this.#standbys.values()].sort((a, b) => a.partition - b.partition).map((s) => s.stats()),
+      counters: this.#counters.stats(),
+      threads: this.#pool?.threadStats() ?? [],
     };
   }
 }
