@@ -10,6 +10,8 @@ import { StateError } from '../src/errors.js';
 import { codecs } from '../src/index.js';
 import { tableWrites } from '../src/table/update.js';
 import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.js';
+import { crc32c, encodeRecordBatch } from '../src/kafka/record-batch.js';
+import { createRequire } from 'node:module';
 
 test('co-partitioning plan: contiguous ranges in member order, every partition exactly once', (t) => {
   t.deepEqual([...copartitionPlan(['c', 'a', 'b'], 10)], [['a', [0, 1, 2]], ['b', [3, 4, 5, 6]], ['c', [7, 8, 9]]]);
@@ -90,4 +92,29 @@ test('input offsets: lag is null while the high-water mark (or, with records, th
   t.is(maxKnown(undefined, undefined), null);
   t.is(maxKnown(3, undefined), 3);
   t.is(maxKnown(3, 7), 7);
+});
+
+test('record batch: CRC-32C check value; a batch decodes with kafkajs to the same records (keys, null values, headers, timestamps)', async (t) => {
+  t.is(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
+  const req = createRequire(import.meta.url);
+  const Decoder = req('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown;
+  const decodeBatch = req('kafkajs/src/protocol/recordBatch/v0/decoder') as (d: unknown) => Promise<{ crc: number; records: { key: Buffer | null; value: Buffer | null; timestamp: string; offset: string; headers: Record<string, Buffer> }[] }>;
+  const u = (s: string) => new TextEncoder().encode(s);
+  const ts = 1_764_590_000_000;
+  const records = [
+    { topic: 't', partition: 0, key: u('k1'), value: u('v'.repeat(300)), timestamp: ts },
+    { topic: 't', partition: 0, key: null, value: null, timestamp: ts - 5 },
+    { topic: 't', partition: 0, key: u('k3'), value: u('three'), headers: { origin: u('a'), 'empty-value': new Uint8Array(0) }, timestamp: ts + 70_000 },
+  ];
+  const bytes = encodeRecordBatch(records);
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  t.is(view.getUint32(17), crc32c(bytes, 21, bytes.length));
+  const batch = await decodeBatch(new Decoder(Buffer.from(bytes)));
+  t.is(batch.records.length, 3);
+  t.deepEqual(batch.records.map((r) => r.key?.toString() ?? null), ['k1', null, 'k3']);
+  t.deepEqual(batch.records.map((r) => r.value?.toString() ?? null), ['v'.repeat(300), null, 'three']);
+  t.deepEqual(batch.records.map((r) => Number(r.timestamp)), [ts, ts - 5, ts + 70_000]);
+  t.deepEqual(batch.records.map((r) => Number(r.offset)), [0, 1, 2]);
+  t.is(batch.records[2]!.headers['origin']!.toString(), 'a');
+  t.is(batch.records[2]!.headers['empty-value']!.length, 0);
 });

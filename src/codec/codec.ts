@@ -10,8 +10,7 @@ export interface Codec<T> {
 
 export type CodecValue<C> = C extends Codec<infer T> ? T : never;
 
-const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+import { decodeUtf8, encodeUtf8 } from './utf8.js';
 
 function fail(codec: string, op: 'encode' | 'decode', reason: string, cause?: unknown): never {
   throw new CodecError(codec, op, reason, cause === undefined ? undefined : { cause });
@@ -21,11 +20,11 @@ const string: Codec<string> = {
   name: 'string',
   encode(v) {
     if (typeof v !== 'string') fail('string', 'encode', `expected a string, got ${typeof v}`);
-    return utf8.encode(v);
+    return encodeUtf8(v);
   },
   decode(b) {
     try {
-      return utf8Strict.decode(b);
+      return decodeUtf8(b);
     } catch (err) {
       return fail('string', 'decode', `${b.byteLength} bytes are not valid UTF-8`, err);
     }
@@ -54,11 +53,11 @@ function json<T>(): Codec<T> {
         fail('json', 'encode', (err as Error).message, err);
       }
       if (text === undefined) fail('json', 'encode', `${typeof v} has no JSON representation`);
-      return utf8.encode(text);
+      return encodeUtf8(text);
     },
     decode(b) {
       try {
-        return JSON.parse(utf8Strict.decode(b)) as T;
+        return JSON.parse(decodeUtf8(b)) as T;
       } catch (err) {
         return fail('json', 'decode', `${b.byteLength} bytes are not JSON (${(err as Error).message})`, err);
       }
@@ -148,5 +147,5 @@ export function isCodec(c: unknown): c is Codec<unknown> {
 }
 
 export function keyBytes(key: string): Uint8Array {
-  return utf8.encode(key);
+  return encodeUtf8(key);
 }

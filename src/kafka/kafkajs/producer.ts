@@ -1,27 +1,104 @@
-// ProducerPort on one kafkajs producer: acks=all, no compression, the partition always given.
+// ProducerPort on kafkajs's cluster object (connections, metadata, leaders), with produce
+// requests partita encodes itself: acks=all, no compression, the partition always given. Each
+// partition's records go as one record batch built in a single pass (record-batch.ts); kafkajs's
+// own producer spent more of the main thread encoding them than the rest of partita together.
+import { createRequire } from 'node:module';
 import type { BrokerHealth } from '../broker-health.js';
 import type { OutRecord, ProduceAck, ProducerPort } from '../ports.js';
-import { isRetriable, kafkajs, toBuffer, type KafkajsKafka } from './base.js';
+import { encodeRecordBatch } from '../record-batch.js';
+import { clusterOf, isRetriable, RetriableKafkaError, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
-type KafkajsProducer = ReturnType<KafkajsKafka['producer']>;
+const require = createRequire(import.meta.url);
+// kafkajs's request framing and its Produce v3 response decoder (kafkajs is pinned to 2.2.4).
+const Encoder = require('kafkajs/src/protocol/encoder') as new () => KafkajsEncoder;
+const produceV3Response = require('kafkajs/src/protocol/requests/produce/v3/response') as ProtocolResponse;
+
+interface KafkajsEncoder {
+  writeString(s: string | null): KafkajsEncoder;
+  writeInt16(n: number): KafkajsEncoder;
+  writeInt32(n: number): KafkajsEncoder;
+  writeBuffer(b: Buffer): KafkajsEncoder;
+}
+interface ProtocolResponse {
+  decode(raw: Buffer): Promise<unknown>;
+  parse(data: unknown): Promise<ProduceResponse>;
+}
+interface ProduceResponse {
+  topics: { topicName: string; partitions: { partition: number; errorCode: number; baseOffset: string }[] }[];
+}
+interface RawBroker {
+  [send: symbol]: (req: unknown) => Promise<ProduceResponse>;
+}
+
+interface PendingSend {
+  batches: Map<string, Map<number, Uint8Array>>;
+  resolve(acks: ProduceAck[]): void;
+  reject(err: unknown): void;
+}
+
+const PRODUCE_API_KEY = 0;
+/** Sends stop joining a request past this size (the broker takes up to 100 MiB per request). */
+const MAX_MERGED_BYTES = 4 * 1024 * 1024;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The Broker method that sends a protocol request on its connection pool (private in kafkajs). */
+function sendOf(broker: object): (req: unknown) => Promise<ProduceResponse> {
+  const proto = Object.getPrototypeOf(broker) as object;
+  const sym = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'private:Broker:sendRequest');
+  if (!sym) throw new Error('partita: this kafkajs version has no Broker send method (kafkajs 2.2.x expected)');
+  const raw = broker as RawBroker;
+  return (req) => raw[sym]!.call(broker, req);
+}
+
+/** A Produce v3 request of ready record batches, per topic and partition. */
+function produceRequest(batches: Map<string, Map<number, Uint8Array>>) {
+  return {
+    request: {
+      apiKey: PRODUCE_API_KEY,
+      apiVersion: 3,
+      apiName: 'Produce',
+      expectResponse: () => true,
+      encode: async () => {
+        const e = new Encoder().writeString(null).writeInt16(-1).writeInt32(REQUEST_TIMEOUT_MS).writeInt32(batches.size);
+        for (const [topic, parts] of batches) {
+          e.writeString(topic).writeInt32(parts.size);
+          for (const [partition, batch] of parts) {
+            e.writeInt32(partition).writeInt32(batch.byteLength).writeBuffer(Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength));
+          }
+        }
+        return e;
+      },
+    },
+    response: produceV3Response,
+    requestTimeout: REQUEST_TIMEOUT_MS + 5_000,
+  };
+}
 
 export class KafkajsProducerPort implements ProducerPort {
-  readonly #producer: KafkajsProducer;
+  readonly #cluster: KafkajsCluster;
   readonly #health: BrokerHealth;
+  readonly #topics = new Set<string>();
+  readonly #pending: PendingSend[] = [];
+  #flushing = false;
   #connected: Promise<void> | undefined;
   #closed = false;
 
   constructor(kafka: KafkajsKafka, health: BrokerHealth) {
     this.#health = health;
-    this.#producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    this.#cluster = clusterOf(kafka);
   }
 
-  #connect(): Promise<void> {
-    this.#connected ??= this.#producer.connect().catch((err: unknown) => {
+  async #connect(topics: Iterable<string>): Promise<void> {
+    this.#connected ??= this.#cluster.connect().catch((err: unknown) => {
       this.#connected = undefined; // the next attempt connects again
       throw err;
     });
-    return this.#connected;
+    await this.#connected;
+    for (const t of topics) {
+      if (this.#topics.has(t)) continue;
+      await this.#cluster.addTargetTopic(t);
+      this.#topics.add(t);
+    }
   }
 
   /**
@@ -30,36 +107,114 @@ export class KafkajsProducerPort implements ProducerPort {
    * the caller sends them one request at a time.
    */
   send(records: OutRecord[]): Promise<ProduceAck[]> {
-    const topicMessages = toTopicMessages(records);
+    // Records per topic and partition, in order; encoded once, whatever the retries.
+    const grouped = new Map<string, Map<number, OutRecord[]>>();
+    for (const r of records) {
+      let byPartition = grouped.get(r.topic);
+      if (!byPartition) grouped.set(r.topic, (byPartition = new Map()));
+      let list = byPartition.get(r.partition);
+      if (!list) byPartition.set(r.partition, (list = []));
+      list.push(r);
+    }
+    const now = Date.now();
+    const batches = new Map<string, Map<number, Uint8Array>>();
+    for (const [topic, byPartition] of grouped) {
+      const m = new Map<number, Uint8Array>();
+      for (const [p, list] of byPartition) m.set(p, encodeRecordBatch(list, now));
+      batches.set(topic, m);
+    }
     return this.#health.call('produce', async () => {
-      await this.#connect();
-      const meta = await this.#producer.sendBatch({ acks: -1, compression: kafkajs.CompressionTypes.None, topicMessages });
-      return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: Number(m.baseOffset ?? '-1') }));
+      await this.#connect(batches.keys());
+      return this.#submit(batches);
     }, { retriable: isRetriable, closed: () => this.#closed });
+  }
+
+  /**
+   * Coalesces sends: while a produce request is in flight, later sends wait and then go out
+   * together, one request per leader. Under load that is a few large requests instead of one
+   * per actor batch (each request costs the main thread a socket write and a response to
+   * decode); an idle producer sends at once. Sends go out in the order they came, and two
+   * sends to the same partition never share a request, so each partition's order holds.
+   */
+  #submit(batches: Map<string, Map<number, Uint8Array>>): Promise<ProduceAck[]> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ batches, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const taken: PendingSend[] = [];
+        const merged = new Map<string, Map<number, Uint8Array>>();
+        let bytes = 0;
+        while (this.#pending.length > 0 && bytes < MAX_MERGED_BYTES) {
+          const next = this.#pending[0]!;
+          if ([...next.batches].some(([t, parts]) => [...parts.keys()].some((p) => merged.get(t)?.has(p)))) break;
+          taken.push(this.#pending.shift()!);
+          for (const [t, parts] of next.batches) {
+            let m = merged.get(t);
+            if (!m) merged.set(t, (m = new Map()));
+            for (const [p, b] of parts) {
+              m.set(p, b);
+              bytes += b.byteLength;
+            }
+          }
+        }
+        try {
+          const acks = await this.#sendToLeaders(merged);
+          for (const send of taken) send.resolve(acks.filter((a) => send.batches.get(a.topic)?.has(a.partition)));
+        } catch (err) {
+          for (const send of taken) send.reject(err);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #sendToLeaders(batches: Map<string, Map<number, Uint8Array>>): Promise<ProduceAck[]> {
+    // One request per leader broker, all in flight at once.
+    const perBroker = new Map<string, Map<string, Map<number, Uint8Array>>>();
+    for (const [topic, parts] of batches) {
+      const leaders = this.#cluster.findLeaderForPartitions(topic, [...parts.keys()]);
+      let placed = 0;
+      for (const [nodeId, partitions] of Object.entries(leaders)) {
+        let req = perBroker.get(nodeId);
+        if (!req) perBroker.set(nodeId, (req = new Map()));
+        const m = new Map<number, Uint8Array>();
+        for (const p of partitions) m.set(p, parts.get(p)!);
+        req.set(topic, m);
+        placed += partitions.length;
+      }
+      if (placed < parts.size) {
+        await this.#cluster.refreshMetadata().catch(() => undefined);
+        throw new RetriableKafkaError(`no leader known for some partitions of ${topic}`);
+      }
+    }
+    const acks: ProduceAck[] = [];
+    await Promise.all([...perBroker].map(async ([nodeId, req]) => {
+      const broker = await this.#cluster.findBroker({ nodeId });
+      let res: ProduceResponse;
+      try {
+        res = await sendOf(broker)(produceRequest(req));
+      } catch (err) {
+        // A moved leader or a restarting broker: fresh metadata, then the health's retry.
+        if (isRetriable(err)) await this.#cluster.refreshMetadata().catch(() => undefined);
+        throw err;
+      }
+      for (const t of res.topics) for (const p of t.partitions) acks.push({ topic: t.topicName, partition: p.partition, baseOffset: Number(p.baseOffset) });
+    }));
+    return acks;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#connected) {
       await this.#connected.catch(() => undefined);
-      await this.#producer.disconnect().catch(() => undefined);
+      await this.#cluster.disconnect().catch(() => undefined);
     }
   }
-}
-
-function toTopicMessages(records: OutRecord[]): kafkajs.TopicMessages[] {
-  const byTopic = new Map<string, kafkajs.Message[]>();
-  for (const r of records) {
-    let list = byTopic.get(r.topic);
-    if (!list) byTopic.set(r.topic, (list = []));
-    const msg: kafkajs.Message = { partition: r.partition, key: toBuffer(r.key), value: toBuffer(r.value) };
-    if (r.headers) {
-      const h: kafkajs.IHeaders = {};
-      for (const [k, v] of Object.entries(r.headers)) h[k] = toBuffer(v)!;
-      msg.headers = h;
-    }
-    if (r.timestamp !== undefined) msg.timestamp = String(r.timestamp);
-    list.push(msg);
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

@@ -12,6 +12,7 @@ import { SharedTableStore } from '../../storage/shared-table.js';
 import { applyChangelog } from '../../table/update.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
+import { decodeUtf8 } from '../../codec/utf8.js';
 import { assertNever, type ActorInit, type ActorToSupervisor, type DoneOffset, type SupervisorToActor } from '../protocol.js';
 import { BatchWriter, readBatch, RecordKind, type WireRecord } from '../wire.js';
 import { FailSignal, RecordContext, type ContextHost } from './context.js';
@@ -53,10 +54,9 @@ interface Visit {
   acked: number;
 }
 
-const utf8 = new TextDecoder();
 /** lmdb-js refuses longer keys; checked before the write reaches the changelog. */
 const MAX_TABLE_KEY_BYTES = 1978;
-const keyString = (k: Uint8Array | null): string => (k === null ? '' : utf8.decode(k));
+const keyString = (k: Uint8Array | null): string => (k === null ? '' : decodeUtf8(k, false));
 
 export class PartitionActor implements ContextHost {
   readonly group: string;
@@ -464,7 +464,9 @@ export class PartitionActor implements ContextHost {
 
   tableSet(key: string, value: unknown | null, ts: number, options?: WriteOptions): void {
     const codec = this.#requirePersist(value === null ? 'ctx.delete()' : 'ctx.setValue()');
-    const kb = keyBytes(key);
+    // The usual write is to the key of the record in hand: its bytes are there already.
+    const cur = this.#current;
+    const kb = cur?.key && cur.key.byteLength === key.length && keyString(cur.key) === key ? cur.key : keyBytes(key);
     if (kb.byteLength > MAX_TABLE_KEY_BYTES) {
       throw new InvalidArgumentError(`table key of ${kb.byteLength} bytes is longer than LMDB allows (${MAX_TABLE_KEY_BYTES})`);
     }

@@ -1,0 +1,153 @@
+// partita latency benchmark (not a test): end-to-end latency at fixed emit rates.
+//
+//   node dist/bench/latency.js                      # 1,000 and 10,000 msg/s × workers 0 and 2, 3 runs each
+//   node dist/bench/latency.js --rates 10000 --workers 2 --seconds 10 --runs 1
+//
+// Method: one broker (KAFKA_BROKERS, or findOrStartBroker({ profile: 'bench' })). Per scenario and
+// run, a fresh 6-partition input topic and group; the processor (bench/latency-group.ts, a count
+// with one changelog write per record, default options) runs in this process; an Emitter in this
+// process emits at the fixed rate (records due by elapsed time, every millisecond) over 1,000 keys
+// for `seconds`, each value carrying its emit time. Measured after a 2 s warm-up:
+//   emit → callback    the callback's clock minus the emit() call's (one clock for all threads)
+//   emit → committed   the first stats() poll (every 2 ms) that shows the record's offset
+//                      committed, minus its emit time: what at-least-once costs in time (the
+//                      changelog write acked, then the offset commit every commitIntervalMs)
+// Percentiles over every record of the run; medians of the runs. Max RSS of the process per scenario.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
+import { pino } from 'pino';
+import { Emitter, Processor, codecs } from '../src/index.js';
+import { findOrStartBroker } from '../scripts/broker.js';
+import type { LatencySample } from './latency-group.js';
+import { median, withAdmin } from './util.js';
+
+const PARTITIONS = 6;
+const WARMUP_MS = 2000;
+const log = (...a: unknown[]) => console.error('[bench:latency]', ...a);
+const silent = pino({ level: 'silent' });
+const clock = () => performance.timeOrigin + performance.now();
+
+interface Options { rates: number[]; workers: number[]; seconds: number; runs: number }
+function parse(argv: string[]): Options {
+  const get = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
+  const list = (name: string, d: number[]) => get(name)?.split(',').map(Number) ?? d;
+  return { rates: list('rates', [1000, 10_000]), workers: list('workers', [0, 2]), seconds: Number(get('seconds') ?? 10), runs: Number(get('runs') ?? 3) };
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+interface RunResult { callback: { p50: number; p99: number; max: number }; committed: { p50: number; p99: number; max: number }; records: number; achievedRate: number }
+
+async function runOnce(brokers: string[], rate: number, workers: number, seconds: number): Promise<RunResult> {
+  const id = randomUUID().slice(0, 8);
+  const group = `bench-lat-${id}`;
+  const topic = `${group}-in`;
+  await withAdmin(brokers, (admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] }));
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const url = new URL(`./latency-group.${ext}?group=${group}&input=${topic}`, import.meta.url);
+  const dir = mkdtempSync(join(tmpdir(), 'partita-bench-lat-'));
+  const channel = new BroadcastChannel(`partita-latency:${group}`);
+  // Emit times per partition and offset, from the callbacks' reports.
+  const emitted = new Map<number, Map<number, number>>();
+  const callbackLat: number[] = [];
+  const committedLat: number[] = [];
+  let measureFrom = Infinity;
+  channel.onmessage = (e: unknown) => {
+    for (const [p, off, at, ranAt] of (e as { data: LatencySample[] }).data) {
+      if (at < measureFrom) continue;
+      callbackLat.push(ranAt - at);
+      let m = emitted.get(p);
+      if (!m) emitted.set(p, (m = new Map()));
+      m.set(off, at);
+    }
+  };
+  const p = new Processor({ brokers, group: url, workers, storagePath: dir, logger: silent });
+  const done = p.run();
+  await p.ready();
+  const emitter = new Emitter({ brokers, topic, codec: codecs.json<{ at: number }>(), logger: silent });
+
+  // Committed offsets, polled: every record at or below the committed offset is done.
+  const seenCommitted = new Map<number, number>();
+  const poll = setInterval(() => {
+    const now = clock();
+    for (const a of p.stats().actors) {
+      const c = a.offsets[topic]?.committed;
+      if (c === null || c === undefined) continue;
+      const from = seenCommitted.get(a.partition) ?? 0;
+      const m = emitted.get(a.partition);
+      if (m) for (let off = from; off < c; off++) {
+        const at = m.get(off);
+        if (at !== undefined) { committedLat.push(now - at); m.delete(off); }
+      }
+      seenCommitted.set(a.partition, c);
+    }
+  }, 2);
+
+  const t0 = clock();
+  measureFrom = t0 + WARMUP_MS;
+  const end = t0 + seconds * 1000;
+  let sent = 0;
+  const pending: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const now = clock();
+      const due = Math.min(Math.floor(((Math.min(now, end) - t0) / 1000) * rate), Math.round(seconds * rate));
+      for (; sent < due; sent++) pending.push(emitter.emit(`key-${sent % 1000}`, { at: clock() }));
+      if (now >= end) { clearInterval(tick); resolve(); }
+    }, 1);
+  });
+  await Promise.all(pending);
+  const measured = Math.round((seconds * 1000 - WARMUP_MS) / 1000 * rate);
+  const deadline = Date.now() + 30_000;
+  while ((callbackLat.length < measured * 0.99 || committedLat.length < callbackLat.length * 0.99) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  clearInterval(poll);
+  channel.close();
+  await emitter.close();
+  await p.stop();
+  await done;
+  rmSync(dir, { recursive: true, force: true });
+  await withAdmin(brokers, (admin) => admin.deleteTopics({ topics: [topic, `${group}-table`] })).catch(() => undefined);
+  const cb = [...callbackLat].sort((a, b) => a - b);
+  const cm = [...committedLat].sort((a, b) => a - b);
+  const summary = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: xs.at(-1) ?? NaN });
+  return { callback: summary(cb), committed: summary(cm), records: cb.length, achievedRate: sent / seconds };
+}
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  const broker = await findOrStartBroker({ profile: 'bench', log: (l) => log(l) });
+  const rows: string[] = [];
+  try {
+    for (const rate of o.rates) {
+      for (const workers of o.workers) {
+        const runs: RunResult[] = [];
+        const rss0 = process.resourceUsage().maxRSS;
+        for (let r = 0; r < o.runs; r++) {
+          const res = await runOnce(broker.brokers, rate, workers, o.seconds);
+          log(`${rate} msg/s, workers ${workers}, run ${r + 1}/${o.runs}: ${res.records} records; emit → callback p50 ${res.callback.p50.toFixed(2)} p99 ${res.callback.p99.toFixed(2)} max ${res.callback.max.toFixed(1)} ms; emit → committed p50 ${res.committed.p50.toFixed(0)} p99 ${res.committed.p99.toFixed(0)} max ${res.committed.max.toFixed(0)} ms`);
+          runs.push(res);
+        }
+        const m = (f: (r: RunResult) => number, digits: number) => median(runs.map(f)).toFixed(digits);
+        const rssMiB = Math.round(Math.max(rss0, process.resourceUsage().maxRSS) / 1024);
+        rows.push(`| ${rate.toLocaleString('en-US')} | ${workers} | ${m((r) => r.callback.p50, 2)} | ${m((r) => r.callback.p99, 2)} | ${m((r) => r.callback.max, 1)} | ${m((r) => r.committed.p50, 0)} | ${m((r) => r.committed.p99, 0)} | ${m((r) => r.committed.max, 0)} | ${rssMiB} |`);
+      }
+    }
+  } finally {
+    await broker.stop();
+  }
+  console.log(`\nLatency (ms, medians of ${o.runs} runs of ${o.seconds} s, the first ${WARMUP_MS / 1000} s not counted; commitIntervalMs 500, the default):\n`);
+  console.log('| msg/s | workers | emit → callback p50 | p99 | max | emit → committed p50 | p99 | max | max RSS MiB (process so far) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(r);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
