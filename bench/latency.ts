@@ -5,9 +5,9 @@
 //
 // Method: one broker (KAFKA_BROKERS, or findOrStartBroker({ profile: 'bench' })). Per scenario and
 // run, a fresh 6-partition input topic and group; the processor (bench/latency-group.ts, a count
-// with one changelog write per record, default options) runs in this process; an Emitter in this
-// process emits at the fixed rate (records due by elapsed time, every millisecond) over 1,000 keys
-// for `seconds`, each value carrying its emit time. Measured after a 2 s warm-up:
+// with one changelog write per record, default options) runs in this process; an Emitter in a
+// worker thread (bench/latency-source.ts) emits at the fixed rate over 1,000 keys for `seconds`,
+// each value carrying its emit time. Measured after a 2 s warm-up:
 //   emit → callback    the callback's clock minus the emit() call's (one clock for all threads)
 //   emit → committed   the first stats() poll (every 2 ms) that shows the record's offset
 //                      committed, minus its emit time: what at-least-once costs in time (the
@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Emitter, Processor, codecs } from '../src/index.js';
 import { findOrStartBroker } from '../scripts/broker.js';
@@ -42,7 +42,8 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-interface RunResult { callback: { p50: number; p99: number; max: number }; committed: { p50: number; p99: number; max: number }; records: number; achievedRate: number }
+interface Percentiles { p50: number; p99: number; max: number }
+interface RunResult { callback: Percentiles; committed: Percentiles; emitSide: Percentiles; records: number; achievedRate: number }
 
 async function runOnce(brokers: string[], rate: number, workers: number, seconds: number): Promise<RunResult> {
   const id = randomUUID().slice(0, 8);
@@ -57,10 +58,13 @@ async function runOnce(brokers: string[], rate: number, workers: number, seconds
   const emitted = new Map<number, Map<number, number>>();
   const callbackLat: number[] = [];
   const committedLat: number[] = [];
+  // Emit → the record's timestamp (set when the producer encodes the request): the emit side.
+  const toBroker: number[] = [];
   let measureFrom = Infinity;
   channel.onmessage = (e: unknown) => {
-    for (const [p, off, at, ranAt] of (e as { data: LatencySample[] }).data) {
+    for (const [p, off, at, ranAt, ts] of (e as { data: LatencySample[] }).data) {
       if (at < measureFrom) continue;
+      toBroker.push(ts - at);
       callbackLat.push(ranAt - at);
       let m = emitted.get(p);
       if (!m) emitted.set(p, (m = new Map()));
@@ -70,8 +74,6 @@ async function runOnce(brokers: string[], rate: number, workers: number, seconds
   const p = new Processor({ brokers, group: url, workers, storagePath: dir, logger: silent });
   const done = p.run();
   await p.ready();
-  const emitter = new Emitter({ brokers, topic, codec: codecs.json<{ at: number }>(), logger: silent });
-
   // Committed offsets, polled: every record at or below the committed offset is done.
   const seenCommitted = new Map<number, number>();
   const poll = setInterval(() => {
@@ -89,48 +91,63 @@ async function runOnce(brokers: string[], rate: number, workers: number, seconds
     }
   }, 2);
 
-  const t0 = clock();
-  measureFrom = t0 + WARMUP_MS;
-  const end = t0 + seconds * 1000;
-  let sent = 0;
-  const pending: Promise<void>[] = [];
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const now = clock();
-      const due = Math.min(Math.floor(((Math.min(now, end) - t0) / 1000) * rate), Math.round(seconds * rate));
-      for (; sent < due; sent++) pending.push(emitter.emit(`key-${sent % 1000}`, { at: clock() }));
-      if (now >= end) { clearInterval(tick); resolve(); }
-    }, 1);
+  // The load comes from a worker thread: the processor's main thread is not the emitter's.
+  measureFrom = clock() + WARMUP_MS;
+  const source = new Worker(new URL(`./latency-source.${ext}`, import.meta.url), { workerData: { brokers, topic, rate, seconds } });
+  const { sent } = await new Promise<{ sent: number }>((resolve, reject) => {
+    source.once('message', resolve);
+    source.once('error', reject);
   });
-  await Promise.all(pending);
+  await source.terminate();
   const measured = Math.round((seconds * 1000 - WARMUP_MS) / 1000 * rate);
   const deadline = Date.now() + 30_000;
   while ((callbackLat.length < measured * 0.99 || committedLat.length < callbackLat.length * 0.99) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   clearInterval(poll);
   channel.close();
-  await emitter.close();
   await p.stop();
   await done;
   rmSync(dir, { recursive: true, force: true });
   await withAdmin(brokers, (admin) => admin.deleteTopics({ topics: [topic, `${group}-table`] })).catch(() => undefined);
   const cb = [...callbackLat].sort((a, b) => a - b);
+  const tb = [...toBroker].sort((a, b) => a - b);
   const cm = [...committedLat].sort((a, b) => a - b);
   const summary = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: xs.at(-1) ?? NaN });
-  return { callback: summary(cb), committed: summary(cm), records: cb.length, achievedRate: sent / seconds };
+  return { callback: summary(cb), committed: summary(cm), emitSide: summary(tb), records: cb.length, achievedRate: sent / seconds };
+}
+
+/** The broker's own round trip, as the floor under every figure: sequential single-record emits (acks=all). */
+async function anchor(brokers: string[]): Promise<{ p50: number; p99: number }> {
+  const topic = `bench-lat-rtt-${randomUUID().slice(0, 8)}`;
+  await withAdmin(brokers, (admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] }));
+  const e = new Emitter({ brokers, topic, codec: codecs.string, logger: silent });
+  await e.emit('k', 'warm-up');
+  const xs: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const t = performance.now();
+    await e.emit('k', 'v');
+    xs.push(performance.now() - t);
+  }
+  await e.close();
+  await withAdmin(brokers, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => undefined);
+  xs.sort((a, b) => a - b);
+  return { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) };
 }
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const broker = await findOrStartBroker({ profile: 'bench', log: (l) => log(l) });
   const rows: string[] = [];
+  let rtt = { p50: NaN, p99: NaN };
   try {
+    rtt = await anchor(broker.brokers);
+    log(`the broker's produce round trip (one record, acks=all, idle): p50 ${rtt.p50.toFixed(2)} ms, p99 ${rtt.p99.toFixed(2)} ms`);
     for (const rate of o.rates) {
       for (const workers of o.workers) {
         const runs: RunResult[] = [];
         const rss0 = process.resourceUsage().maxRSS;
         for (let r = 0; r < o.runs; r++) {
           const res = await runOnce(broker.brokers, rate, workers, o.seconds);
-          log(`${rate} msg/s, workers ${workers}, run ${r + 1}/${o.runs}: ${res.records} records; emit → callback p50 ${res.callback.p50.toFixed(2)} p99 ${res.callback.p99.toFixed(2)} max ${res.callback.max.toFixed(1)} ms; emit → committed p50 ${res.committed.p50.toFixed(0)} p99 ${res.committed.p99.toFixed(0)} max ${res.committed.max.toFixed(0)} ms`);
+          log(`${rate} msg/s, workers ${workers}, run ${r + 1}/${o.runs}: ${res.records} records; emit → callback p50 ${res.callback.p50.toFixed(2)} p99 ${res.callback.p99.toFixed(2)} max ${res.callback.max.toFixed(1)} ms; emit → committed p50 ${res.committed.p50.toFixed(0)} p99 ${res.committed.p99.toFixed(0)} max ${res.committed.max.toFixed(0)} ms; emit → record timestamp p50 ${res.emitSide.p50.toFixed(1)} p99 ${res.emitSide.p99.toFixed(1)} ms`);
           runs.push(res);
         }
         const m = (f: (r: RunResult) => number, digits: number) => median(runs.map(f)).toFixed(digits);
@@ -141,7 +158,8 @@ async function main(): Promise<void> {
   } finally {
     await broker.stop();
   }
-  console.log(`\nLatency (ms, medians of ${o.runs} runs of ${o.seconds} s, the first ${WARMUP_MS / 1000} s not counted; commitIntervalMs 500, the default):\n`);
+  console.log(`\nLatency (ms, medians of ${o.runs} runs of ${o.seconds} s, the first ${WARMUP_MS / 1000} s not counted; commitIntervalMs 500, the default).`);
+  console.log(`Anchor: one record emitted and acked (acks=all) on the idle broker takes p50 ${rtt.p50.toFixed(2)} ms, p99 ${rtt.p99.toFixed(2)} ms here.\n`);
   console.log('| msg/s | workers | emit → callback p50 | p99 | max | emit → committed p50 | p99 | max | max RSS MiB (process so far) |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);

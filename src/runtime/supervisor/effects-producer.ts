@@ -23,9 +23,22 @@ export interface EffectsDeps {
 const MAX_REQUEST_BYTES = 900 * 1024;
 const EMPTY_KEY = new Uint8Array(0);
 
+type Acked = (changelogOffset: number | null, produced: Map<string, number>) => void;
+
+interface Queued {
+  buffer: ArrayBuffer;
+  tableWrites: number;
+  done: DoneOffset[];
+  acked: Acked;
+}
+
+/** Batches waiting while a send is in flight go out together, up to this many bytes of effects. */
+const MAX_GROUP_BYTES = 4 * 1024 * 1024;
+
 export class EffectsProducer {
   readonly #d: EffectsDeps;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #queue: Queued[] = [];
+  #running: Promise<void> | undefined;
   #failed = false;
 
   constructor(deps: EffectsDeps) {
@@ -38,52 +51,80 @@ export class EffectsProducer {
 
   /** Settles once everything enqueued so far was produced (or failed). */
   idle(): Promise<void> {
-    return this.#chain;
+    return this.#running ?? Promise.resolve();
   }
 
   /**
    * Queues a batch; `acked(changelogOffset)` runs once the broker acked all of it (null: the
-   * batch wrote no table record).
+   * batch wrote no table record). Batches are acked in order.
    */
-  enqueue(buffer: ArrayBuffer, tableWrites: number, done: DoneOffset[], acked: (changelogOffset: number | null, produced: Map<string, number>) => void): void {
-    this.#chain = this.#chain.then(async () => {
-      if (this.#failed) return;
-      const produced = new Map<string, number>();
-      const offset = await this.#produce(buffer, tableWrites, done, produced);
-      if (offset !== undefined) acked(offset, produced);
-    });
+  enqueue(buffer: ArrayBuffer, tableWrites: number, done: DoneOffset[], acked: Acked): void {
+    this.#queue.push({ buffer, tableWrites, done, acked });
+    this.#running ??= this.#drain().finally(() => (this.#running = undefined));
   }
 
-  /** `produced` gets the records written per topic once all are acked. */
-  async #produce(buffer: ArrayBuffer, tableWrites: number, done: DoneOffset[], produced: Map<string, number>): Promise<number | null | undefined> {
+  /**
+   * One send at a time, so the records of a partition stay in order. The batches that queued
+   * up meanwhile go out together in the next send: with one request in flight per actor, the
+   * actor's effects would otherwise be produced at one small batch per round trip, and a busy
+   * broker would hold the partition paused.
+   */
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#failed) {
+      let bytes = 0;
+      let n = 0;
+      while (n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.buffer.byteLength <= MAX_GROUP_BYTES)) bytes += this.#queue[n++]!.buffer.byteLength;
+      const group = this.#queue.splice(0, n);
+      const results = await this.#produce(group);
+      if (!results) return;
+      group.forEach((q, i) => q.acked(results[i]!.changelogOffset, results[i]!.produced));
+    }
+  }
+
+  /** Produces the batches' records in order; per batch, its last changelog offset and its records per topic. */
+  async #produce(group: Queued[]): Promise<{ changelogOffset: number | null; produced: Map<string, number> }[] | undefined> {
     const { tableTopic, partition } = this.#d;
-    let out: OutRecord[] = [];
-    let changelogOffset: number | null = null;
+    const out: OutRecord[] = [];
+    // The batch each changelog record belongs to, in order.
+    const tableOwner: number[] = [];
+    const results = group.map(() => ({ changelogOffset: null as number | null, produced: new Map<string, number>() }));
     try {
-      out = readBatch(buffer).map((r) => ({
-        topic: r.topic,
-        partition: r.partition >= 0 ? r.partition : this.#d.hasher(r.key ?? EMPTY_KEY, this.#d.partitionsOf(r.topic)),
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        timestamp: r.timestamp,
-      }));
-      // Chunks go out one after the other, so order per partition holds, and the last chunk
-      // with table records gives the changelog offset the batch ends at.
+      group.forEach((q, i) => {
+        for (const r of readBatch(q.buffer)) {
+          const o: OutRecord = {
+            topic: r.topic,
+            partition: r.partition >= 0 ? r.partition : this.#d.hasher(r.key ?? EMPTY_KEY, this.#d.partitionsOf(r.topic)),
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            timestamp: r.timestamp,
+          };
+          out.push(o);
+          if (o.topic === tableTopic && o.partition === partition) tableOwner.push(i);
+          const produced = results[i]!.produced;
+          produced.set(o.topic, (produced.get(o.topic) ?? 0) + 1);
+        }
+      });
+      // Chunks go out one after the other, so order per partition holds; each chunk's ack
+      // gives the offsets of its changelog records.
+      let t = 0;
       for (const chunk of chunks(out, tableTopic, partition)) {
         const acks = await this.#d.producer.send(chunk.records);
         if (chunk.tableRecords > 0) {
           const ack = acks.find((a) => a.topic === tableTopic && a.partition === partition);
-          if (ack) changelogOffset = ack.baseOffset + chunk.tableRecords - 1;
+          if (!ack) throw new Error('the broker acked no changelog offset');
+          for (let j = 0; j < chunk.tableRecords; j++) results[tableOwner[t + j]!]!.changelogOffset = ack.baseOffset + j;
+          t += chunk.tableRecords;
         }
       }
-      if (tableWrites > 0 && changelogOffset === null) throw new Error('the broker acked no changelog offset');
-      for (const r of out) produced.set(r.topic, (produced.get(r.topic) ?? 0) + 1);
-      return changelogOffset;
+      group.forEach((q, i) => {
+        if (q.tableWrites > 0 && results[i]!.changelogOffset === null) throw new Error('the broker acked no changelog offset');
+      });
+      return results;
     } catch (err) {
       this.#failed = true;
       const topics = [...new Set(out.map((o) => o.topic))].join(', ') || tableTopic;
-      const first = done.map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
+      const first = group.flatMap((q) => q.done).map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
       this.#d.fail(err instanceof BrokerUnavailableError ? err : new ProduceError(topics,
         `group '${this.#d.group}' partition ${partition}: producing ${out.length} records to ${topics} failed; inputs up to ${first} stay uncommitted: ${(err as Error).message}`,
         { cause: err }));
