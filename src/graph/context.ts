@@ -24,24 +24,10 @@ export interface GroupSpec {
 }
 
 /** The spec of a graph whose declarations TypeScript cannot see (plain JS, callbacks inside the edge array). */
-export interface AnySpec extends GroupSpec {
-  readonly value: any;
-  readonly outputs: Record<string, any>;
-  readonly loop: any;
-  readonly joins: Record<string, any>;
-  readonly lookups: Record<string, any>;
-  readonly visitors: Record<string, any>;
-}
+export type AnySpec = { readonly [K in keyof GroupSpec]: GroupSpec[K] extends Record<string, unknown> ? Record<string, any> : any };
 
-/** The spec of a group loaded from a module URL whose type was not given. */
-export interface UnknownSpec extends GroupSpec {
-  readonly value: unknown;
-  readonly outputs: Record<string, unknown>;
-  readonly loop: unknown;
-  readonly joins: Record<string, unknown>;
-  readonly lookups: Record<string, unknown>;
-  readonly visitors: Record<string, unknown>;
-}
+/** The spec of a group loaded from a module URL whose type was not given: every read is `unknown`. */
+export type UnknownSpec = GroupSpec;
 
 /** No declarations yet. */
 export interface EmptySpec extends GroupSpec {
