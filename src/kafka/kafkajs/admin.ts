@@ -45,7 +45,8 @@ export class KafkajsAdminPort implements AdminPort {
     let failure: unknown;
     try {
       await this.#call(`create topic ${spec.topic}`, (admin) => admin.createTopics({
-        waitForLeaders: true,
+        // Leaders are waited for below, at a finer step than kafkajs's own metadata retries.
+        waitForLeaders: false,
         topics: [{
           topic: spec.topic,
           numPartitions: spec.partitions,
@@ -60,12 +61,22 @@ export class KafkajsAdminPort implements AdminPort {
     // to appear (kafkajs gives up after 5 s on a busy broker; KRaft publishes metadata
     // asynchronously): done once the topic is listed with its partitions.
     const deadline = Date.now() + 15_000;
-    while ((await this.partitionCounts([spec.topic])).get(spec.topic) === undefined) {
+    while (!(await this.#hasLeaders(spec.topic))) {
       if (Date.now() > deadline) {
-        throw new TopicError(spec.topic, `cannot create topic '${spec.topic}': ${failure instanceof Error ? failure.message : 'it did not appear in the metadata'}`, { cause: failure });
+        throw new TopicError(spec.topic, `cannot create topic '${spec.topic}': ${failure instanceof Error ? failure.message : 'it did not appear in the metadata with a leader for every partition'}`, { cause: failure });
       }
-      await delay(100);
+      await delay(20);
     }
+  }
+
+  /** The topic is in the metadata, and every partition has a leader. */
+  #hasLeaders(topic: string): Promise<boolean> {
+    return this.#call('topic metadata', async (admin) => {
+      if (!(await admin.listTopics()).includes(topic)) return false;
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      const parts = meta.topics.find((t) => t.name === topic)?.partitions ?? [];
+      return parts.length > 0 && parts.every((p) => p.leader >= 0);
+    });
   }
 
   describeConfig(topic: string): Promise<Record<string, string>> {
