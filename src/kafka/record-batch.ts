@@ -64,7 +64,8 @@ class Writer {
 interface Sized {
   /** Size of the record body (after its length varint). */
   body: number;
-  headerKeys: Uint8Array[] | undefined;
+  /** Header keys (encoded) and values, read once for sizing and writing. */
+  headers: [Uint8Array, Uint8Array][] | undefined;
 }
 
 /**
@@ -85,16 +86,13 @@ export function encodeRecordBatch(records: readonly OutRecord[], now = Date.now(
     let body = 1 + varintSize(ts - baseTimestamp) + varintSize(i);
     body += r.key === null ? 1 : varintSize(r.key.byteLength) + r.key.byteLength;
     body += r.value === null ? 1 : varintSize(r.value.byteLength) + r.value.byteLength;
-    let headerKeys: Uint8Array[] | undefined;
-    const headers = r.headers ? Object.entries(r.headers) : [];
-    body += varintSize(headers.length);
-    if (headers.length > 0) {
-      headerKeys = headers.map(([k]) => utf8.encode(k));
-      headers.forEach(([, v], h) => {
-        body += varintSize(headerKeys![h]!.byteLength) + headerKeys![h]!.byteLength + varintSize(v.byteLength) + v.byteLength;
-      });
+    let headers: [Uint8Array, Uint8Array][] | undefined;
+    if (r.headers) {
+      headers = Object.entries(r.headers).map(([k, v]): [Uint8Array, Uint8Array] => [utf8.encode(k), v]);
+      for (const [k, v] of headers) body += varintSize(k.byteLength) + k.byteLength + varintSize(v.byteLength) + v.byteLength;
     }
-    sized[i] = { body, headerKeys };
+    body += varintSize(headers?.length ?? 0);
+    sized[i] = { body, headers };
     total += varintSize(body) + body;
   }
   const w = new Writer(total);
@@ -122,15 +120,10 @@ export function encodeRecordBatch(records: readonly OutRecord[], now = Date.now(
     w.varint(i);
     w.bytes(r.key);
     w.bytes(r.value);
-    if (!s.headerKeys) {
-      w.varint(0);
-    } else {
-      const values = Object.values(r.headers!);
-      w.varint(values.length);
-      for (let h = 0; h < values.length; h++) {
-        w.bytes(s.headerKeys[h]!);
-        w.bytes(values[h]!);
-      }
+    w.varint(s.headers?.length ?? 0);
+    for (const [k, v] of s.headers ?? []) {
+      w.bytes(k);
+      w.bytes(v);
     }
   }
   v.setUint32(17, crc32c(w.buf, 21, total));

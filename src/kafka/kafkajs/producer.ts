@@ -41,13 +41,12 @@ const PRODUCE_API_KEY = 0;
 const MAX_MERGED_BYTES = 4 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** The Broker method that sends a protocol request on its connection pool (private in kafkajs). */
-function sendOf(broker: object): (req: unknown) => Promise<ProduceResponse> {
+/** The key of the Broker method that sends a protocol request on its connection pool (private in kafkajs). */
+function sendKeyOf(broker: object): symbol {
   const proto = Object.getPrototypeOf(broker) as object;
   const sym = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'private:Broker:sendRequest');
   if (!sym) throw new Error('partita: this kafkajs version has no Broker send method (kafkajs 2.2.x expected)');
-  const raw = broker as RawBroker;
-  return (req) => raw[sym]!.call(broker, req);
+  return sym;
 }
 
 /** A Produce v3 request of ready record batches, per topic and partition. */
@@ -80,6 +79,8 @@ export class KafkajsProducerPort implements ProducerPort {
   readonly #topics = new Set<string>();
   readonly #pending: PendingSend[] = [];
   #flushing = false;
+  /** Found on the first broker, once: the same for every Broker of this kafkajs. */
+  #sendKey: symbol | undefined;
   #connected: Promise<void> | undefined;
   #closed = false;
 
@@ -199,7 +200,8 @@ export class KafkajsProducerPort implements ProducerPort {
       const broker = await this.#cluster.findBroker({ nodeId });
       let res: ProduceResponse;
       try {
-        res = await sendOf(broker)(produceRequest(req));
+        this.#sendKey ??= sendKeyOf(broker);
+        res = await (broker as unknown as RawBroker)[this.#sendKey]!(produceRequest(req));
       } catch (err) {
         // A moved leader or a restarting broker: fresh metadata, then the health's retry.
         if (isRetriable(err)) await this.#cluster.refreshMetadata().catch(() => undefined);

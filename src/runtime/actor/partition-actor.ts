@@ -90,6 +90,8 @@ export class PartitionActor implements ContextHost {
   #nextBatch = 0;
   #applying: Promise<void> = Promise.resolve();
   #current: WireRecord | undefined;
+  /** The key of `#current` as its callback sees it. */
+  #currentKey = '';
   readonly #visitors = new Map<string, Callback<unknown>>();
   readonly #visits = new Map<number, Visit>();
   /** Alternates input records and visits while both are waiting. */
@@ -289,7 +291,7 @@ export class PartitionActor implements ContextHost {
   }
 
   #runVisit(v: Visit, rec: WireRecord): void | Promise<void> {
-    const out = v.callback(new RecordContext(this, keyString(rec.key), rec), v.meta);
+    const out = v.callback(this.#context(rec), v.meta);
     if (out && typeof (out as Promise<void>).then === 'function') return out as Promise<void>;
   }
 
@@ -342,9 +344,13 @@ export class PartitionActor implements ContextHost {
     } else {
       value = decodeWith(h.codec, rec.value);
     }
-    const ctx = new RecordContext(this, keyString(rec.key), rec);
-    const out = h.callback(ctx, value);
+    const out = h.callback(this.#context(rec), value);
     if (out && typeof (out as Promise<void>).then === 'function') return out as Promise<void>;
+  }
+
+  #context(rec: WireRecord): RecordContext {
+    this.#currentKey = keyString(rec.key);
+    return new RecordContext(this, this.#currentKey, rec);
   }
 
   #flush(): void {
@@ -466,7 +472,7 @@ export class PartitionActor implements ContextHost {
     const codec = this.#requirePersist(value === null ? 'ctx.delete()' : 'ctx.setValue()');
     // The usual write is to the key of the record in hand: its bytes are there already.
     const cur = this.#current;
-    const kb = cur?.key && cur.key.byteLength === key.length && keyString(cur.key) === key ? cur.key : keyBytes(key);
+    const kb = cur?.key && key === this.#currentKey ? cur.key : keyBytes(key);
     if (kb.byteLength > MAX_TABLE_KEY_BYTES) {
       throw new InvalidArgumentError(`table key of ${kb.byteLength} bytes is longer than LMDB allows (${MAX_TABLE_KEY_BYTES})`);
     }
