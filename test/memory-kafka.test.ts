@@ -45,7 +45,7 @@ test('produce and read back in order, with offsets, acks and watermarks', async 
   const reader = c.reader();
   t.deepEqual(await reader.watermarks('t', 0), { low: 0, high: 4 });
   const read: KafkaRecord[] = [];
-  for await (const chunk of reader.read('t', 0, { from: 1, to: 10 })) read.push(...chunk);
+  for await (const chunk of reader.read('t', 0, { from: 1, to: 10 })) read.push(...chunk.records!);
   t.deepEqual(read.map((r) => [r.offset, str(r.value)]), [[1, 'b'], [2, 'c'], [3, 'd']]);
   t.true(read.every((r) => typeof r.timestamp === 'number' && r.timestamp > 0 && str(r.key) === 'k'));
   t.deepEqual(mk.records('t').map((p) => p.map((r) => str(r.value))), [['a', 'b', 'c', 'd'], ['x', 'y']]);
@@ -68,7 +68,7 @@ test('follow mode sees later appends and ends on abort', async (t) => {
   const ac = new AbortController();
   const seen: string[] = [];
   const following = (async () => {
-    for await (const chunk of c.reader().read('f', 0, { from: 0, signal: ac.signal })) seen.push(...chunk.map((r) => str(r.value)!));
+    for await (const chunk of c.reader().read('f', 0, { from: 0, signal: ac.signal })) seen.push(...chunk.records!.map((r) => str(r.value)!));
   })();
   await waitFor('the early record', () => seen.length === 1, 5000, 5);
   await producer.send([rec('f', 0, 'late1'), rec('f', 0, 'late2')]);

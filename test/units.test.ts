@@ -10,7 +10,8 @@ import { StateError } from '../src/errors.js';
 import { codecs } from '../src/index.js';
 import { tableWrites } from '../src/table/update.js';
 import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.js';
-import { crc32c, encodeRecordBatch } from '../src/kafka/record-batch.js';
+import { crc32c, decodeRecordBatches, encodeRecordBatch, summarizeBatches } from '../src/kafka/record-batch.js';
+import { batchWrites } from '../src/table/update.js';
 import { createRequire } from 'node:module';
 
 test('co-partitioning plan: contiguous ranges in member order, every partition exactly once', (t) => {
@@ -78,9 +79,10 @@ test('update callback: what a table stores per changelog record; previous sees e
       return u.value === null ? null : ((u.previous as number | undefined) ?? 0) + (u.value as number);
     },
   });
-  t.deepEqual(writes.map(([k, v]) => [k, v === null ? null : JSON.parse(new TextDecoder().decode(v))]), [['a', 11], ['a', 13], ['b', 3], ['b', null]]);
+  t.deepEqual([...writes].map(([k, v]) => [k, v === null ? null : JSON.parse(new TextDecoder().decode(v))]), [['a', 13], ['b', null]], 'one write per key: the last');
   t.deepEqual(seen, [['a', 1, 10, 4, 5], ['a', 2, 11, 4, 6], ['b', 3, undefined, 4, 7], ['b', null, 3, 4, 8]]);
-  t.deepEqual(tableWrites([rec('x', 1, 0)], 0).map(([k]) => k), ['x'], 'without a callback: the record as it is');
+  const plain = tableWrites([rec('x', 1, 0), rec('y', 2, 1), rec('x', 3, 2)], 0);
+  t.deepEqual([...plain].map(([k, v]) => [k, new TextDecoder().decode(v!)]), [['x', '3'], ['y', '2']], 'without a callback: the last record of each key as it is');
 });
 
 test('input offsets: lag is null while the high-water mark (or, with records, the committed offset) is unknown; 0 for an empty partition', (t) => {
@@ -117,4 +119,47 @@ test('record batch: CRC-32C check value; a batch decodes with kafkajs to the sam
   t.deepEqual(batch.records.map((r) => Number(r.offset)), [0, 1, 2]);
   t.is(batch.records[2]!.headers['origin']!.toString(), 'a');
   t.is(batch.records[2]!.headers['empty-value']!.length, 0);
+});
+
+/** A record batch of `values` (keyed by `keys`) at `base`, with header fields patched as a broker would write them. */
+function batchAt(base: number, keys: (string | null)[], values: (string | null)[], patch: { attributes?: number; lastOffsetDelta?: number; maxTimestamp?: number } = {}): Uint8Array {
+  const u = (x: string | null) => (x === null ? null : new TextEncoder().encode(x));
+  const b = encodeRecordBatch(keys.map((k, i) => ({ topic: 't', partition: 0, key: u(k), value: u(values[i]!), timestamp: 1_000 + i })));
+  const v = new DataView(b.buffer, b.byteOffset);
+  v.setBigInt64(0, BigInt(base));
+  if (patch.attributes !== undefined) v.setInt16(21, patch.attributes);
+  if (patch.lastOffsetDelta !== undefined) v.setInt32(23, patch.lastOffsetDelta);
+  if (patch.maxTimestamp !== undefined) v.setBigInt64(35, BigInt(patch.maxTimestamp));
+  return b;
+}
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+};
+const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+test('record batches read in place: ranges, a cut-off last batch, compaction gaps, control and compressed batches, LogAppendTime', (t) => {
+  const first = batchAt(10, ['a', 'b', null], ['1', null, '3']);
+  const second = batchAt(13, ['a', 'c'], ['4', '5']);
+  const cut = batchAt(15, ['d'], ['6']).subarray(0, 40);
+  const bytes = concat(first, second, cut);
+  t.deepEqual(summarizeBatches(bytes, 0, Infinity), { count: 5, last: 14, end: 15, plain: true }, 'the cut-off batch is left for the next read');
+  t.deepEqual(summarizeBatches(bytes, 11, 14), { count: 3, last: 13, end: 15, plain: true });
+  const recs = decodeRecordBatches(bytes, 11, Infinity);
+  t.deepEqual(recs.map((r) => [r.offset, text(r.key), text(r.value), r.timestamp]), [[11, 'b', null, 1_001], [12, null, '3', 1_002], [13, 'a', '4', 1_000], [14, 'c', '5', 1_001]]);
+  t.deepEqual([...batchWrites(bytes, 0, Infinity)].map(([k, v]) => [k, text(v)]), [['a', '4'], ['b', null], ['', '3'], ['c', '5']], 'the last value per key; a null key is the empty key');
+
+  // Compaction removed offsets 21-22 (the header still ends the batch at 22): the last record is 20.
+  const gap = batchAt(19, ['x', 'y'], ['1', '2'], { lastOffsetDelta: 3 });
+  t.deepEqual(summarizeBatches(gap, 0, Infinity), { count: 2, last: 20, end: 23, plain: true });
+  const control = batchAt(23, ['ctl'], ['0'], { attributes: 0x20 });
+  t.deepEqual(summarizeBatches(concat(gap, control), 0, Infinity), { count: 2, last: 20, end: 24, plain: true }, 'a control batch moves the read on, holds no record');
+  t.deepEqual(decodeRecordBatches(control, 0, Infinity), []);
+  t.false(summarizeBatches(batchAt(0, ['k'], ['v'], { attributes: 1 }), 0, Infinity).plain, 'gzip: left to kafkajs');
+  const appended = decodeRecordBatches(batchAt(0, ['k', 'l'], ['v', 'w'], { attributes: 0x08, maxTimestamp: 99_000 }), 0, Infinity);
+  t.deepEqual(appended.map((r) => r.timestamp), [99_000, 99_000], 'LogAppendTime: the broker\'s time');
+  const withHeaders = encodeRecordBatch([{ topic: 't', partition: 0, key: null, value: null, headers: { h: new TextEncoder().encode('x') } }]);
+  t.is(text(decodeRecordBatches(withHeaders, 0, Infinity)[0]!.headers!['h']!), 'x');
 });

@@ -4,7 +4,7 @@ import test from 'ava';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Emitter, View, codecs, type ViewStats } from '../src/index.js';
-import { brokers, createTopics, tempDir, unique, waitFor } from './helpers.js';
+import { brokers, createTopics, kafka, tempDir, unique, waitFor } from './helpers.js';
 import { emitCounts, merge, start, waitProcessed } from './processor-helpers.js';
 import type { Joined } from './fixtures/joiner.js';
 import type { Looked } from './fixtures/looker.js';
@@ -82,6 +82,29 @@ test('a View of a missing table fails run() with TopicError; get before run is a
   await t.throwsAsync(v.get('x'), { code: 'PARTITA_STATE' });
   await t.throwsAsync(v.run(), { code: 'PARTITA_TOPIC', message: /not found/ });
   t.is(v.state, 'failed');
+});
+
+test('a View reads a table written with gzip-compressed batches (the reader hands them to kafkajs\'s decoder) and in plain batches after them', async (t) => {
+  const table = unique('gzip-table');
+  await createTopics([{ topic: table, partitions: 2, compact: true }]);
+  const producer = kafka().producer();
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  const { CompressionTypes } = await import('kafkajs');
+  const messages = Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 50}`, value: `v${i}` }));
+  await producer.send({ topic: table, compression: CompressionTypes.GZIP, messages });
+  await producer.send({ topic: table, messages: [{ key: 'k1', value: null }, { key: 'plain', value: 'p' }] });
+  const v = new View({ brokers: brokers(), table, codec: codecs.string, storage: 'memory' });
+  const running = v.run();
+  t.teardown(() => v.stop());
+  await v.ready();
+  t.is(await v.get('k0'), 'v150');
+  t.is(await v.get('k49'), 'v199');
+  t.is(await v.get('k1'), undefined, 'deleted by the later tombstone');
+  t.is(await v.get('plain'), 'p');
+  t.is(v.stats().partitions.reduce((n, p) => n + (p.recovery?.records ?? 0), 0), 202);
+  await v.stop();
+  await running;
 });
 
 test('join: records see their key in the co-partitioned table written before start, and updates made while running', async (t) => {

@@ -22,13 +22,17 @@ export function encodeUtf8(s: string): Uint8Array {
 
 /** Strict by default: bytes that are not UTF-8 throw (TextDecoder `fatal`); else they become U+FFFD. */
 export function decodeUtf8(b: Uint8Array, fatal = true): string {
-  const n = b.length;
+  return decodeUtf8At(b, 0, b.length, fatal);
+}
+
+/** decodeUtf8 of `b[start..end)`, without a view for the ASCII case (keys read in place from a fetch). */
+export function decodeUtf8At(b: Uint8Array, start: number, end: number, fatal = true): string {
   const slow = fatal ? strict : lenient;
-  if (n > SHORT) return slow.decode(b);
+  if (end - start > SHORT) return slow.decode(b.subarray(start, end));
   let s = '';
-  for (let i = 0; i < n; i++) {
+  for (let i = start; i < end; i++) {
     const c = b[i]!;
-    if (c > 0x7f) return slow.decode(b);
+    if (c > 0x7f) return slow.decode(b.subarray(start, end));
     s += String.fromCharCode(c);
   }
   return s;

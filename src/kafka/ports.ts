@@ -68,10 +68,25 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Records of one read, in offset order: Kafka's record batches as fetched, to be decoded where
+ * they are applied (possibly another thread: decodeRecordBatches), or records decoded already.
+ * Compaction gaps and control records are not part of it.
+ */
+export interface RecordChunk {
+  /** Records in the chunk (at least one). */
+  count: number;
+  /** Offset of its last record. */
+  last: number;
+  /** Plain record batches (magic 2, uncompressed); the chunk is their records in [from, to). */
+  batches?: { bytes: Uint8Array; from: number; to: number };
+  /** Or the records themselves (a client that decodes them, or batches partita cannot read). */
+  records?: KafkaRecord[];
+}
+
 export interface ReaderPort {
   watermarks(topic: string, partition: number): Promise<Watermarks>;
-  /** Chunks of records in offset order; compaction gaps and control records are skipped. */
-  read(topic: string, partition: number, options: ReadOptions): AsyncIterable<KafkaRecord[]>;
+  read(topic: string, partition: number, options: ReadOptions): AsyncIterable<RecordChunk>;
   close(): Promise<void>;
 }
 

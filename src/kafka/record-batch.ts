@@ -129,3 +129,179 @@ export function encodeRecordBatch(records: readonly OutRecord[], now = Date.now(
   v.setUint32(17, crc32c(w.buf, 21, total));
   return w.buf;
 }
+
+// ---- reading ------------------------------------------------------------------------------
+// Record batches as a fetch response carries them, read in place: keys and values are views
+// into the fetched bytes. kafkajs decodes every record into objects with a Long offset, a Long
+// timestamp and Buffer copies; for changelog recovery that was most of the main thread.
+
+const BATCH_HEADER = 61;
+const COMPRESSION_MASK = 0x07;
+const LOG_APPEND_TIME = 0x08;
+const CONTROL = 0x20;
+const utf8d = new TextDecoder();
+
+/** A record as decoded from a batch: key and value are views into the batch bytes. */
+export interface BatchRecord {
+  offset: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: Record<string, Uint8Array> | undefined;
+}
+
+/** What the batches of one fetched partition hold, read from their headers. */
+export interface BatchesSummary {
+  /** Data records with offsets in [from, to). */
+  count: number;
+  /** Offset of the last of those records; -1 when there is none. */
+  last: number;
+  /** Offset after the last complete batch (where the next read starts); -1: no complete batch. */
+  end: number;
+  /** False when a batch is compressed or older than magic 2: decodeRecordBatches cannot read it. */
+  plain: boolean;
+}
+
+class Cursor {
+  pos: number;
+  constructor(readonly buf: Uint8Array, pos: number) {
+    this.pos = pos;
+  }
+  /** A zigzag varint or varlong (exact up to 2^53). */
+  varint(): number {
+    let b = this.buf[this.pos++]!;
+    if (b < 128) return (b >>> 1) ^ -(b & 1);
+    let z = b & 127;
+    let mul = 128;
+    do {
+      b = this.buf[this.pos++]!;
+      z += (b & 127) * mul;
+      mul *= 128;
+    } while (b >= 128);
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+  bytes(): Uint8Array | null {
+    const n = this.varint();
+    if (n < 0) return null;
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+}
+
+const int64 = (v: DataView, at: number): number => v.getInt32(at) * 4294967296 + v.getUint32(at + 4);
+
+/** Calls `each` for every complete batch: its start, base offset, attributes and end (in bytes). */
+function forEachBatch(bytes: Uint8Array, each: (at: number, base: number, attributes: number, magic: number, stop: number) => void): void {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  // A fetch may end in a partial batch (cut at the size limit): it is read by the next fetch.
+  while (at + BATCH_HEADER <= bytes.byteLength) {
+    const stop = at + 12 + v.getInt32(at + 8);
+    if (stop > bytes.byteLength) break;
+    each(at, int64(v, at), v.getInt16(at + 21), v.getInt8(at + 16), stop);
+    at = stop;
+  }
+}
+
+/** The offsets of the records of one batch (magic 2, uncompressed), in order. */
+function forEachOffset(bytes: Uint8Array, at: number, base: number, each: (offset: number) => void): void {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = v.getInt32(at + 57);
+  const c = new Cursor(bytes, at + BATCH_HEADER);
+  for (let i = 0; i < n; i++) {
+    const length = c.varint();
+    const next = c.pos + length;
+    c.pos++; // attributes
+    c.varint(); // timestamp delta
+    each(base + c.varint());
+    c.pos = next;
+  }
+}
+
+/** Counts and bounds of the data records in [from, to), from the batch headers where it can. */
+export function summarizeBatches(bytes: Uint8Array, from: number, to: number): BatchesSummary {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: BatchesSummary = { count: 0, last: -1, end: -1, plain: true };
+  forEachBatch(bytes, (at, base, attributes, magic) => {
+    if (magic !== 2 || (attributes & COMPRESSION_MASK) !== 0) {
+      out.plain = false;
+      return;
+    }
+    const lastInBatch = base + v.getInt32(at + 23);
+    out.end = lastInBatch + 1;
+    if (attributes & CONTROL || lastInBatch < from || base >= to) return;
+    if (base >= from && lastInBatch < to) {
+      // The whole batch is in range; its last record may have been compacted away, so the
+      // last offset comes from the records when the header's delta is not the last record's.
+      const n = v.getInt32(at + 57);
+      if (n === 0) return;
+      out.count += n;
+      if (n === v.getInt32(at + 23) + 1) out.last = lastInBatch;
+      else forEachOffset(bytes, at, base, (o) => (out.last = o));
+      return;
+    }
+    forEachOffset(bytes, at, base, (o) => {
+      if (o < from || o >= to) return;
+      out.count++;
+      out.last = o;
+    });
+  });
+  return out;
+}
+
+/**
+ * Visits the data records with offsets in [from, to) of plain batches (see summarizeBatches), in
+ * order, as positions in `bytes` (a length of -1: null), so that a caller keeping only some of
+ * them allocates nothing for the others. `headersAt` is where the record's header count starts.
+ */
+export function forEachRecord(
+  bytes: Uint8Array, from: number, to: number,
+  each: (offset: number, timestamp: number, keyAt: number, keyLength: number, valueAt: number, valueLength: number, headersAt: number) => void,
+): void {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  forEachBatch(bytes, (at, base, attributes, magic, stop) => {
+    if (magic !== 2 || (attributes & COMPRESSION_MASK) !== 0) throw new Error('a compressed or pre-2 record batch reached forEachRecord');
+    if (attributes & CONTROL || base + v.getInt32(at + 23) < from || base >= to) return;
+    const n = v.getInt32(at + 57);
+    const baseTimestamp = int64(v, at + 27);
+    const appendTime = attributes & LOG_APPEND_TIME ? int64(v, at + 35) : -1;
+    const c = new Cursor(bytes, at + BATCH_HEADER);
+    for (let i = 0; i < n && c.pos < stop; i++) {
+      const length = c.varint();
+      const next = c.pos + length;
+      c.pos++; // record attributes: unused
+      const timestamp = baseTimestamp + c.varint();
+      const offset = base + c.varint();
+      if (offset >= from && offset < to) {
+        const keyLength = c.varint();
+        const keyAt = c.pos;
+        if (keyLength > 0) c.pos += keyLength;
+        const valueLength = c.varint();
+        const valueAt = c.pos;
+        if (valueLength > 0) c.pos += valueLength;
+        each(offset, appendTime >= 0 ? appendTime : timestamp, keyAt, keyLength, valueAt, valueLength, c.pos);
+      }
+      c.pos = next;
+    }
+  });
+}
+
+/** The data records with offsets in [from, to) of plain batches, decoded (views into `bytes`). */
+export function decodeRecordBatches(bytes: Uint8Array, from: number, to: number): BatchRecord[] {
+  const out: BatchRecord[] = [];
+  const view = (at: number, length: number) => (length < 0 ? null : bytes.subarray(at, at + length));
+  forEachRecord(bytes, from, to, (offset, timestamp, keyAt, keyLength, valueAt, valueLength, headersAt) => {
+    const c = new Cursor(bytes, headersAt);
+    const nh = c.varint();
+    let headers: Record<string, Uint8Array> | undefined;
+    for (let h = 0; h < nh; h++) {
+      const k = c.bytes();
+      const hv = c.bytes();
+      // The last of duplicate keys wins, as with kafkajs's headers (see fromKafkajsHeaders).
+      if (k !== null && hv !== null) (headers ??= {})[utf8d.decode(k)] = hv;
+    }
+    out.push({ offset, timestamp, key: view(keyAt, keyLength), value: view(valueAt, valueLength), headers });
+  });
+  return out;
+}

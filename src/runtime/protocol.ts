@@ -53,6 +53,8 @@ export type SupervisorToActor =
   | { kind: 'wipe'; table: string }
   /** Changelog records to apply, in order. */
   | { kind: 'recover-batch'; table: string; buffer: ArrayBuffer }
+  /** Changelog records as fetched: Kafka record batches, whose records in [from, to) apply; `last` is the last one's offset. */
+  | { kind: 'recover-batches'; table: string; bytes: ArrayBuffer; from: number; to: number; last: number }
   /** The changelog was read up to its high-water mark: start processing. */
   | { kind: 'recover-done' }
   /** Input records (inputs and loop), in partition order per topic. */

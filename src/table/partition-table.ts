@@ -4,9 +4,10 @@
 // StoreChangelogReader in its ACTIVE_RESTORING and STANDBY_UPDATING modes). Where the records
 // go is the sink's business: an actor's store in a worker thread, or a store in this thread.
 import type { Logger } from '../logger.js';
-import type { KafkaRecord, ReaderPort } from '../kafka/ports.js';
+import type { ReaderPort, RecordChunk } from '../kafka/ports.js';
+import { decodeRecordBatches } from '../kafka/record-batch.js';
 import type { PartitionStore } from '../storage/storage.js';
-import { applyChangelog, type TableUpdater } from './update.js';
+import { applyChangelog, batchWrites, type ChangelogRecord, type TableUpdater } from './update.js';
 
 export interface TableSink {
   /** Offset of the last changelog record the sink holds, or null when it holds none. */
@@ -14,7 +15,14 @@ export interface TableSink {
   /** Drops everything (the checkpoint is beyond the changelog: the topic was recreated). */
   wipe(): Promise<void>;
   /** Applies records in offset order (a null value deletes); the checkpoint becomes the last offset. */
-  apply(records: KafkaRecord[]): Promise<void>;
+  apply(chunk: RecordChunk): Promise<void>;
+}
+
+/** The records of a chunk, decoded in this thread. */
+export function chunkRecords(chunk: RecordChunk): readonly ChangelogRecord[] {
+  if (chunk.records) return chunk.records;
+  const b = chunk.batches!;
+  return decodeRecordBatches(b.bytes, b.from, b.to);
 }
 
 /** A sink into a store of this thread (views, lookups, standbys). */
@@ -22,7 +30,10 @@ export function storeSink(store: PartitionStore, partition: number, update?: Tab
   return {
     checkpoint: () => store.checkpoint(),
     wipe: () => store.clear(),
-    apply: (records) => applyChangelog(store, records, partition, update),
+    apply: (chunk) => {
+      const b = chunk.batches;
+      return b && !update ? store.apply(batchWrites(b.bytes, b.from, b.to), chunk.last) : applyChangelog(store, chunkRecords(chunk), partition, update);
+    },
   };
 }
 
@@ -111,8 +122,8 @@ export class PartitionTable {
     for await (const chunk of this.#d.reader.read(this.topic, this.partition, { from: this.position, signal })) {
       if (signal.aborted) break;
       await this.#d.sink.apply(chunk);
-      this.position = chunk[chunk.length - 1]!.offset + 1;
-      this.followed += chunk.length;
+      this.position = chunk.last + 1;
+      this.followed += chunk.count;
       if (this.highWatermark === undefined || this.position > this.highWatermark) this.highWatermark = this.position;
     }
   }
@@ -126,7 +137,7 @@ export class PartitionTable {
       const applied = this.#d.sink.apply(chunk);
       applied.catch(() => undefined); // awaited below; a rejection must not count as unhandled meanwhile
       pending.push(applied);
-      records += chunk.length;
+      records += chunk.count;
       if (pending.length >= PIPELINE) await pending.shift();
     }
     await Promise.all(pending);

@@ -3,6 +3,8 @@
 // a tombstone deletes. It is not called for a processor's own ctx.setValue writes.
 import { decodeWith, encodeWith, type Codec } from '../codec/codec.js';
 import type { PartitionStore } from '../storage/storage.js';
+import { decodeUtf8, decodeUtf8At } from '../codec/utf8.js';
+import { forEachRecord } from '../kafka/record-batch.js';
 
 export interface TableUpdate<T> {
   key: string;
@@ -23,21 +25,26 @@ export interface ChangelogRecord {
   offset: number;
 }
 
-const utf8 = new TextDecoder();
 
 /**
- * The store writes for a chunk of changelog records. With an update callback, `previous` sees
- * the writes of earlier records of the same chunk, not only what the store held before it.
+ * The store writes for a chunk of changelog records: one per key, the last (a chunk is applied
+ * in one transaction, so the writes a later record of the same key replaces would be lost work:
+ * a changelog read before compaction holds several generations of a key). With an update
+ * callback, `previous` sees the writes of earlier records of the same chunk, not only what the
+ * store held before it.
  */
 export function tableWrites(
   records: readonly ChangelogRecord[],
   partition: number,
   update?: { codec: Codec<unknown>; onUpdate: UpdateCallback<unknown>; get(key: string): Uint8Array | undefined },
-): [string, Uint8Array | null][] {
-  if (!update) return records.map((r) => [r.key === null ? '' : utf8.decode(r.key), r.value]);
+): Map<string, Uint8Array | null> {
   const pending = new Map<string, Uint8Array | null>();
-  return records.map((r) => {
-    const key = r.key === null ? '' : utf8.decode(r.key);
+  for (const r of records) {
+    const key = r.key === null ? '' : decodeUtf8(r.key, false);
+    if (!update) {
+      pending.set(key, r.value);
+      continue;
+    }
     const before = pending.has(key) ? pending.get(key) : update.get(key);
     const next = update.onUpdate({
       key,
@@ -46,10 +53,41 @@ export function tableWrites(
       partition,
       offset: r.offset,
     });
-    const bytes = next === null || next === undefined ? null : encodeWith(update.codec, next);
-    pending.set(key, bytes);
-    return [key, bytes];
+    pending.set(key, next === null || next === undefined ? null : encodeWith(update.codec, next));
+  }
+  return pending;
+}
+
+/**
+ * tableWrites without an update callback for records still in their fetched batches, read in
+ * place: a key string per record, and a view only of each key's last value. Objects per record
+ * (and the young-generation GC they caused) were most of a recovering actor's time.
+ */
+export function batchWrites(bytes: Uint8Array, from: number, to: number): Map<string, Uint8Array | null> {
+  const slot = new Map<string, number>();
+  let at = new Int32Array(1024);
+  let len = new Int32Array(1024);
+  forEachRecord(bytes, from, to, (_offset, _timestamp, keyAt, keyLength, valueAt, valueLength) => {
+    const key = keyLength < 0 ? '' : decodeUtf8At(bytes, keyAt, keyAt + keyLength, false);
+    let i = slot.get(key);
+    if (i === undefined) {
+      i = slot.size;
+      slot.set(key, i);
+      if (i === at.length) {
+        const a2 = new Int32Array(i * 2);
+        a2.set(at);
+        at = a2;
+        const l2 = new Int32Array(i * 2);
+        l2.set(len);
+        len = l2;
+      }
+    }
+    at[i] = valueAt;
+    len[i] = valueLength;
   });
+  const writes = new Map<string, Uint8Array | null>();
+  for (const [key, i] of slot) writes.set(key, len[i]! < 0 ? null : bytes.subarray(at[i]!, at[i]! + len[i]!));
+  return writes;
 }
 
 /** A table's codec and update callback (a table without a callback needs neither). */

@@ -7,7 +7,7 @@ import { NotCopartitionedError, StoppedError, TopicError } from '../errors.js';
 import { copartitionPlan } from '../kafka/copartition.js';
 import type {
   AdminPort, ClientOptions, GroupDescription, GroupHandlers, GroupMemberOptions, GroupMemberPort, KafkaClient,
-  KafkaClientFactory, KafkaRecord, OutRecord, ProduceAck, ProducerPort, ReaderPort, ReadOptions, TopicOffset, TopicSpec, Watermarks,
+  KafkaClientFactory, KafkaRecord, OutRecord, ProduceAck, ProducerPort, ReaderPort, ReadOptions, RecordChunk, TopicOffset, TopicSpec, Watermarks,
 } from '../kafka/ports.js';
 
 /** Records per onBatch / per read chunk, so backpressure (pause) takes effect between chunks. */
@@ -277,7 +277,7 @@ class MemoryReader implements ReaderPort {
     return { low: 0, high: this.#c.log(topic, partition).length };
   }
 
-  async *read(topic: string, partition: number, { from, to, signal }: ReadOptions): AsyncGenerator<KafkaRecord[]> {
+  async *read(topic: string, partition: number, { from, to, signal }: ReadOptions): AsyncGenerator<RecordChunk> {
     const log = this.#c.log(topic, partition);
     const waiters = this.#c.topic(topic).waiters[partition]!;
     let next = Math.max(0, from);
@@ -286,7 +286,7 @@ class MemoryReader implements ReaderPort {
       if (next < end) {
         const chunk = log.slice(next, Math.min(end, next + CHUNK));
         next += chunk.length;
-        yield chunk;
+        yield { count: chunk.length, last: chunk[chunk.length - 1]!.offset, records: chunk };
         continue;
       }
       // Bounded read: done at `to` or at the end of the log, as the kafkajs reader.

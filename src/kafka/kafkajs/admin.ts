@@ -3,7 +3,7 @@ import { TopicError } from '../../errors.js';
 import type { BrokerHealth } from '../broker-health.js';
 import { delay } from '../broker-health.js';
 import type { AdminPort, GroupDescription, TopicSpec } from '../ports.js';
-import { isRetriable, kafkajs, type KafkajsKafka } from './base.js';
+import { isRetriable, kafkajsModule, type KafkajsKafka } from './base.js';
 
 type KafkajsAdmin = ReturnType<KafkajsKafka['admin']>;
 
@@ -83,7 +83,7 @@ export class KafkajsAdminPort implements AdminPort {
     return this.#call(`describe config ${topic}`, async (admin) => {
       const res = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
+        resources: [{ type: kafkajsModule().ConfigResourceTypes.TOPIC, name: topic }],
       });
       const out: Record<string, string> = {};
       for (const e of res.resources[0]?.configEntries ?? []) out[e.configName] = e.configValue;

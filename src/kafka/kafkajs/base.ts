@@ -1,14 +1,24 @@
 // What every kafkajs-backed port shares: the client with its logs routed into pino, sockets
 // that can be shut for good, error classification for retries, and header conversion.
 import net from 'node:net';
-import kafkajs from 'kafkajs';
+import { createRequire } from 'node:module';
+import type { Kafka } from 'kafkajs';
 import type { Headers } from '../../headers.js';
 import type { Logger } from '../../logger.js';
 import { StoppedError } from '../../errors.js';
 
-const { Kafka, logLevel } = kafkajs;
-export { kafkajs };
-export type KafkajsKafka = InstanceType<typeof Kafka>;
+const require = createRequire(import.meta.url);
+
+/**
+ * kafkajs (and its protocol modules), loaded on first use: a worker thread imports partita for
+ * defineGroup and codecs, and never talks to Kafka; loading kafkajs there cost ~100 ms per
+ * thread at start-up.
+ */
+export function kafkajsModule<T = typeof import('kafkajs')>(path = 'kafkajs'): T {
+  return require(path) as T;
+}
+
+export type KafkajsKafka = Kafka;
 
 /**
  * The sockets of one kafkajs client. kafkajs reconnects on demand, from timers partita does not
@@ -62,6 +72,7 @@ export interface KafkajsSettings {
  */
 export function createKafka(s: KafkajsSettings): KafkajsKafka {
   const log = s.logger.child({ component: 'kafkajs' });
+  const { Kafka, logLevel } = kafkajsModule();
   return new Kafka({
     clientId: s.clientId,
     brokers: [...s.brokers],
@@ -134,6 +145,14 @@ export function clusterOf(kafka: KafkajsKafka): KafkajsCluster {
   if (!sym) throw new Error('partita: this kafkajs version has no cluster factory (kafkajs 2.2.x expected)');
   const create = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[sym]!;
   return create({ allowAutoTopicCreation: false, maxInFlightRequests: null });
+}
+
+/** The key of the Broker method that sends a protocol request on its connection pool (private in kafkajs). */
+export function sendKeyOf(broker: object): symbol {
+  const proto = Object.getPrototypeOf(broker) as object;
+  const sym = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'private:Broker:sendRequest');
+  if (!sym) throw new Error('partita: this kafkajs version has no Broker send method (kafkajs 2.2.x expected)');
+  return sym;
 }
 
 const utf8 = new TextEncoder();

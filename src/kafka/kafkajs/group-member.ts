@@ -17,9 +17,9 @@ import { Lifecycle, MEMBER_TRANSITIONS, type MemberState } from '../../runtime/l
 import { delay, raceDeadline, type BrokerHealth } from '../broker-health.js';
 import { copartitionPlan } from '../copartition.js';
 import type { GroupDescription, GroupHandlers, GroupMemberOptions, GroupMemberPort, KafkaRecord, TopicOffset } from '../ports.js';
-import { clusterOf, createKafka, fromKafkajsHeaders, isRetriable, kafkajs, SocketGate, type KafkajsCluster, type KafkajsKafka } from './base.js';
+import type { PartitionAssigner } from 'kafkajs';
+import { clusterOf, createKafka, fromKafkajsHeaders, isRetriable, kafkajsModule, SocketGate, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
-const { AssignerProtocol } = kafkajs;
 export const COPARTITION_PROTOCOL = 'partita-copartition';
 type KafkajsConsumer = ReturnType<KafkajsKafka['consumer']>;
 
@@ -27,7 +27,8 @@ const RESTART_MIN_MS = 250;
 const RESTART_MAX_MS = 5000;
 const LEAVE_TIMEOUT_MS = 5000;
 
-function copartitionAssigner(): kafkajs.PartitionAssigner {
+function copartitionAssigner(): PartitionAssigner {
+  const { AssignerProtocol } = kafkajsModule();
   return ({ cluster }) => ({
     name: COPARTITION_PROTOCOL,
     version: 1,

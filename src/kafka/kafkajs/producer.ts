@@ -2,16 +2,14 @@
 // requests partita encodes itself: acks=all, no compression, the partition always given. Each
 // partition's records go as one record batch built in a single pass (record-batch.ts); kafkajs's
 // own producer spent more of the main thread encoding them than the rest of partita together.
-import { createRequire } from 'node:module';
 import type { BrokerHealth } from '../broker-health.js';
 import type { OutRecord, ProduceAck, ProducerPort } from '../ports.js';
 import { encodeRecordBatch } from '../record-batch.js';
-import { clusterOf, isRetriable, RetriableKafkaError, type KafkajsCluster, type KafkajsKafka } from './base.js';
+import { clusterOf, isRetriable, kafkajsModule, RetriableKafkaError, sendKeyOf, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
-const require = createRequire(import.meta.url);
 // kafkajs's request framing and its Produce v3 response decoder (kafkajs is pinned to 2.2.4).
-const Encoder = require('kafkajs/src/protocol/encoder') as new () => KafkajsEncoder;
-const produceV3Response = require('kafkajs/src/protocol/requests/produce/v3/response') as ProtocolResponse;
+const newEncoder = () => new (kafkajsModule<new () => KafkajsEncoder>('kafkajs/src/protocol/encoder'))();
+const produceV3Response = () => kafkajsModule<ProtocolResponse>('kafkajs/src/protocol/requests/produce/v3/response');
 
 interface KafkajsEncoder {
   writeString(s: string | null): KafkajsEncoder;
@@ -41,14 +39,6 @@ const PRODUCE_API_KEY = 0;
 const MAX_MERGED_BYTES = 4 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** The key of the Broker method that sends a protocol request on its connection pool (private in kafkajs). */
-function sendKeyOf(broker: object): symbol {
-  const proto = Object.getPrototypeOf(broker) as object;
-  const sym = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'private:Broker:sendRequest');
-  if (!sym) throw new Error('partita: this kafkajs version has no Broker send method (kafkajs 2.2.x expected)');
-  return sym;
-}
-
 /** A Produce v3 request of ready record batches, per topic and partition. */
 function produceRequest(batches: Map<string, Map<number, Uint8Array>>) {
   return {
@@ -58,7 +48,7 @@ function produceRequest(batches: Map<string, Map<number, Uint8Array>>) {
       apiName: 'Produce',
       expectResponse: () => true,
       encode: async () => {
-        const e = new Encoder().writeString(null).writeInt16(-1).writeInt32(REQUEST_TIMEOUT_MS).writeInt32(batches.size);
+        const e = newEncoder().writeString(null).writeInt16(-1).writeInt32(REQUEST_TIMEOUT_MS).writeInt32(batches.size);
         for (const [topic, parts] of batches) {
           e.writeString(topic).writeInt32(parts.size);
           for (const [partition, batch] of parts) {
@@ -68,7 +58,7 @@ function produceRequest(batches: Map<string, Map<number, Uint8Array>>) {
         return e;
       },
     },
-    response: produceV3Response,
+    response: produceV3Response(),
     requestTimeout: REQUEST_TIMEOUT_MS + 5_000,
   };
 }

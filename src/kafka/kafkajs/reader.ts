@@ -1,20 +1,98 @@
 // ReaderPort: reads topic partitions by offset without a consumer group (changelog recovery,
-// catch-up, views), through kafkajs's cluster object, retrying through outages.
+// catch-up, views), through kafkajs's cluster object, retrying through outages. Fetch requests
+// are partita's own (v4): the response's record batches are passed on as bytes, to be decoded
+// where they are applied; kafkajs's decoder only reads what partita's cannot (compression).
 import { TopicError } from '../../errors.js';
 import type { BrokerHealth } from '../broker-health.js';
-import type { KafkaRecord, ReaderPort, ReadOptions, Watermarks } from '../ports.js';
-import { clusterOf, fromKafkajsHeaders, isRetriable, RetriableKafkaError, type KafkajsCluster, type KafkajsKafka, type KafkajsMessage } from './base.js';
+import type { KafkaRecord, ReaderPort, ReadOptions, RecordChunk, Watermarks } from '../ports.js';
+import { summarizeBatches } from '../record-batch.js';
+import { clusterOf, fromKafkajsHeaders, isRetriable, kafkajsModule, RetriableKafkaError, sendKeyOf, type KafkajsCluster, type KafkajsKafka, type KafkajsMessage } from './base.js';
+
+// kafkajs's request framing and its Fetch v4 response decoder (kafkajs is pinned to 2.2.4).
+const newEncoder = () => new (kafkajsModule<new () => KafkajsEncoder>('kafkajs/src/protocol/encoder'))();
+const fetchV4Response = () => kafkajsModule<{ decode(raw: Buffer): Promise<KafkajsFetchResponse> }>('kafkajs/src/protocol/requests/fetch/v4/response');
+
+interface KafkajsEncoder {
+  writeString(s: string): KafkajsEncoder;
+  writeInt8(n: number): KafkajsEncoder;
+  writeInt32(n: number): KafkajsEncoder;
+  writeInt64(n: string): KafkajsEncoder;
+}
+interface KafkajsFetchResponse {
+  responses: { partitions: { messages: KafkajsMessage[] }[] }[];
+}
+
+/** One partition of a fetch response. */
+interface Fetched {
+  errorCode: number;
+  highWatermark: number;
+  /** The record batches (the last may be cut short). */
+  records: Uint8Array;
+  /** The whole response, for kafkajs's decoder when the batches need it. */
+  raw: Buffer;
+}
 
 /** Fetch error codes that a metadata refresh and another try can fix (leader moved, broker restarting). */
 const RETRIABLE_FETCH_CODES = new Set([3, 5, 6, 7, 13, 56, 74, 75]);
 const CATCH_UP_WAIT_MS = 200;
 const FOLLOW_WAIT_MS = 500;
+const FETCH_API_KEY = 1;
+const READ_COMMITTED = 1;
+const MAX_BYTES = 4 * 1024 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/** Reads the one partition a Fetch v4 response for one partition holds. */
+function decodeFetchV4(raw: Buffer): Fetched {
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  let at = 4; // throttle time
+  const topics = v.getInt32(at);
+  at += 4;
+  if (topics < 1) throw new RetriableKafkaError('fetch response without the topic');
+  at += 2 + v.getInt16(at); // topic name
+  const partitions = v.getInt32(at);
+  at += 4;
+  if (partitions < 1) throw new RetriableKafkaError('fetch response without the partition');
+  at += 4; // partition
+  const errorCode = v.getInt16(at);
+  const highWatermark = Number(v.getBigInt64(at + 2));
+  at += 2 + 8 + 8; // error code, high-water mark, last stable offset
+  const aborted = v.getInt32(at);
+  at += 4 + Math.max(0, aborted) * 16;
+  const size = v.getInt32(at);
+  at += 4;
+  const records = size > 0 ? raw.subarray(at, at + size) : EMPTY;
+  return { errorCode, highWatermark, records, raw };
+}
+
+/** A Fetch v4 request for one partition (read committed), answered as `Fetched`. */
+function fetchRequest(topic: string, partition: number, offset: number, maxWaitTime: number) {
+  return {
+    request: {
+      apiKey: FETCH_API_KEY,
+      apiVersion: 4,
+      apiName: 'Fetch',
+      expectResponse: () => true,
+      encode: async () => newEncoder()
+        .writeInt32(-1) // replica id: a consumer
+        .writeInt32(maxWaitTime)
+        .writeInt32(1) // min bytes
+        .writeInt32(MAX_BYTES)
+        .writeInt8(READ_COMMITTED)
+        .writeInt32(1).writeString(topic)
+        .writeInt32(1).writeInt32(partition).writeInt64(String(offset)).writeInt32(MAX_BYTES),
+    },
+    response: { decode: async (raw: Buffer) => decodeFetchV4(raw), parse: async (f: Fetched) => f },
+    requestTimeout: maxWaitTime + 30_000,
+  };
+}
 
 export class KafkajsReaderPort implements ReaderPort {
   readonly #cluster: KafkajsCluster;
   readonly #health: BrokerHealth;
   #connected: Promise<void> | undefined;
   #queue: Promise<void> = Promise.resolve();
+  /** kafkajs's private send method, found on the first broker (the same for all). */
+  #sendKey: symbol | undefined;
   #closed = false;
 
   constructor(kafka: KafkajsKafka, health: BrokerHealth) {
@@ -56,7 +134,7 @@ export class KafkajsReaderPort implements ReaderPort {
    * until `signal` aborts when `to` is omitted. Compaction may leave gaps; control records are
    * skipped.
    */
-  async *read(topic: string, partition: number, { from, to, signal }: ReadOptions): AsyncGenerator<KafkaRecord[]> {
+  async *read(topic: string, partition: number, { from, to, signal }: ReadOptions): AsyncGenerator<RecordChunk> {
     const follow = to === undefined;
     const end = to ?? Number.POSITIVE_INFINITY;
     await this.#connect(topic);
@@ -64,45 +142,55 @@ export class KafkajsReaderPort implements ReaderPort {
     let idle = 0;
     while (next < end && !signal?.aborted && !this.#closed) {
       const part = await this.#call(`fetch ${topic}[${partition}]@${next}`, () => this.#fetch(topic, partition, next, follow ? FOLLOW_WAIT_MS : CATCH_UP_WAIT_MS));
-      const out: KafkaRecord[] = [];
-      let last = next - 1;
-      for (const m of part.messages) {
-        const offset = Number(m.offset);
-        if (offset > last) last = offset;
-        if (offset < next || offset >= end || m.isControlRecord) continue;
-        out.push({ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value, headers: fromKafkajsHeaders(m.headers) });
+      const sum = summarizeBatches(part.records, next, end);
+      let chunk: RecordChunk | undefined;
+      let last: number;
+      if (sum.plain) {
+        last = sum.end - 1;
+        if (sum.count > 0) chunk = { count: sum.count, last: sum.last, batches: { bytes: part.records, from: next, to: end } };
+      } else {
+        ({ chunk, last } = await this.#decodeWithKafkajs(part.raw, next, end));
       }
       // A batch of only control records or compacted-away offsets still moves us forward.
       if (last >= next) {
         next = last + 1;
         idle = 0;
-      } else if (Number(part.highWatermark) <= next) {
+      } else if (part.highWatermark <= next) {
         if (!follow) break;
       } else if (++idle > 50) {
         throw new TopicError(topic, `fetching ${topic}[${partition}] makes no progress at offset ${next} (high-water mark ${part.highWatermark})`);
       }
-      if (out.length > 0) yield out;
+      if (chunk) yield chunk;
     }
   }
 
-  async #fetch(topic: string, partition: number, offset: number, maxWaitTime: number, maxBytes = 4 * 1024 * 1024) {
+  /** Compressed (or pre-2) batches: kafkajs's decoder, with the codecs registered with kafkajs. */
+  async #decodeWithKafkajs(raw: Buffer, next: number, end: number): Promise<{ chunk: RecordChunk | undefined; last: number }> {
+    const res = await fetchV4Response().decode(raw);
+    const records: KafkaRecord[] = [];
+    let last = next - 1;
+    for (const m of res.responses[0]?.partitions[0]?.messages ?? []) {
+      const offset = Number(m.offset);
+      if (offset > last) last = offset;
+      if (offset < next || offset >= end || m.isControlRecord) continue;
+      records.push({ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value, headers: fromKafkajsHeaders(m.headers) });
+    }
+    const chunk = records.length > 0 ? { count: records.length, last: records[records.length - 1]!.offset, records } : undefined;
+    return { chunk, last };
+  }
+
+  async #fetch(topic: string, partition: number, offset: number, maxWaitTime: number): Promise<Fetched> {
     const nodeId = Object.keys(this.#cluster.findLeaderForPartitions(topic, [partition]))[0];
     if (nodeId === undefined) {
       await this.#cluster.refreshMetadata();
       throw new RetriableKafkaError(`no leader for ${topic}[${partition}]`);
     }
-    const res = await this.#serially(async () => {
+    const part = await this.#serially(async () => {
       const broker = await this.#cluster.findBroker({ nodeId });
-      return broker.fetch({
-        maxWaitTime,
-        minBytes: 1,
-        maxBytes,
-        isolationLevel: 1,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes }] }],
-      });
+      this.#sendKey ??= sendKeyOf(broker);
+      const send = (broker as unknown as Record<symbol, (req: unknown) => Promise<Fetched>>)[this.#sendKey]!;
+      return send.call(broker, fetchRequest(topic, partition, offset, maxWaitTime));
     });
-    const part = res.responses[0]?.partitions[0];
-    if (!part) throw new TopicError(topic, `fetching ${topic}[${partition}]@${offset}: the broker returned no data for the partition`);
     if (part.errorCode !== 0) {
       if (RETRIABLE_FETCH_CODES.has(part.errorCode)) {
         await this.#cluster.refreshMetadata().catch(() => undefined);
@@ -110,7 +198,7 @@ export class KafkajsReaderPort implements ReaderPort {
       }
       throw new TopicError(topic, `fetching ${topic}[${partition}]@${offset} failed with Kafka error ${part.errorCode}`);
     }
-    return part as { highWatermark: string; messages: KafkajsMessage[] };
+    return part;
   }
 
   /**

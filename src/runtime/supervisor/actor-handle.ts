@@ -154,13 +154,21 @@ export class ActorHandle {
     return {
       checkpoint: () => checkpoint,
       wipe: async () => this.#post({ kind: 'wipe', table }),
-      apply: async (records) => {
-        const w = new BatchWriter(64 * 1024);
-        for (const r of records) {
-          w.add({ kind: RecordKind.Table, topic: table, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: undefined });
+      apply: async (chunk) => {
+        if (chunk.batches) {
+          // The fetched batches go over as they are (one copy, into a buffer we can transfer):
+          // the actor decodes them, so no record is touched in this thread.
+          const { bytes, from, to } = chunk.batches;
+          const copy = new Uint8Array(bytes).buffer; // a copy (Buffer#slice would be a view)
+          this.#post({ kind: 'recover-batches', table, bytes: copy, from, to, last: chunk.last }, [copy]);
+        } else {
+          const w = new BatchWriter(64 * 1024);
+          for (const r of chunk.records!) {
+            w.add({ kind: RecordKind.Table, topic: table, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: undefined });
+          }
+          const buffer = w.finish();
+          this.#post({ kind: 'recover-batch', table, buffer }, [buffer]);
         }
-        const buffer = w.finish();
-        this.#post({ kind: 'recover-batch', table, buffer }, [buffer]);
         await this.#mail!.next('recover-applied');
       },
     };

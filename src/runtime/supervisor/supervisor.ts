@@ -42,6 +42,8 @@ export class Supervisor {
   #consumer: GroupMemberPort | undefined;
   #producer: ProducerPort | undefined;
   #reader: ReaderPort | undefined;
+  /** Resolves once the actor threads are up (each loaded the group module). */
+  #poolStarted: Promise<void> | undefined;
   #topics: TopicManager | undefined;
   #partitionCounts = new Map<string, number>();
   #npar = 0;
@@ -138,7 +140,9 @@ export class Supervisor {
     if (o.recoverAhead && g.persistEdge) await this.#recoverAhead();
     if (this.#stopped()) return;
 
-    await poolStarted;
+    // The group is joined while the threads still load the group module: actors are opened
+    // once the pool is up (#open), and records fetched meanwhile wait in their handles.
+    this.#poolStarted = poolStarted;
     this.#producer = client.producer();
     this.#reader = client.reader();
     if (this.#stopped()) return;
@@ -158,6 +162,7 @@ export class Supervisor {
       onBatch: (topic, partition, records, hwm) => this.#onBatch(topic, partition, records, hwm),
       onFatal: (err) => this.#fail(err),
     });
+    await poolStarted;
   }
 
   /**
@@ -289,6 +294,7 @@ export class Supervisor {
 
   async #open(h: ActorHandle): Promise<void> {
     try {
+      await this.#poolStarted;
       // A partition revoked and assigned again waits until its old actor closed its store.
       await this.#retiring.get(h.partition);
       await this.#standbyClosing.get(h.partition);
