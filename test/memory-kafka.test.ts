@@ -19,9 +19,9 @@ function recorder() {
   const got = new Map<number, number[]>();
   const handlers: GroupHandlers = {
     onAssignment: (parts) => assignments.push(parts),
-    onBatch: (_topic, partition, records) => {
+    onBatch: (_topic, partition, chunk) => {
       const list = got.get(partition) ?? [];
-      list.push(...records.map((r) => r.offset));
+      list.push(...chunk.records!.map((r) => r.offset));
       got.set(partition, list);
     },
     onFatal: (err) => {

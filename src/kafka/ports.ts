@@ -139,7 +139,8 @@ export interface GroupMemberOptions {
 export interface GroupHandlers {
   /** The partitions this member owns now (the same set for every subscribed topic). */
   onAssignment(partitions: number[]): void;
-  onBatch(topic: string, partition: number, records: KafkaRecord[], highWatermark: number): void;
+  /** Records fetched for an owned partition, in offset order (a refetch may repeat some). */
+  onBatch(topic: string, partition: number, chunk: RecordChunk, highWatermark: number): void;
   /** Membership is lost for good (broker unreachable past the bound, a non-retriable error). */
   onFatal(err: Error): void;
 }

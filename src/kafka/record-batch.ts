@@ -287,21 +287,28 @@ export function forEachRecord(
   });
 }
 
+/** The headers of a record visited by forEachRecord (`headersAt`); the last of duplicate keys wins, as with kafkajs. */
+export function recordHeaders(bytes: Uint8Array, headersAt: number): Record<string, Uint8Array> | undefined {
+  if (bytes[headersAt] === 0) return undefined; // the common case: a varint 0
+  const c = new Cursor(bytes, headersAt);
+  const n = c.varint();
+  let headers: Record<string, Uint8Array> | undefined;
+  for (let h = 0; h < n; h++) {
+    const k = c.bytes();
+    const v = c.bytes();
+    if (k !== null && v !== null) (headers ??= {})[utf8d.decode(k)] = v;
+  }
+  return headers;
+}
+
+/** A view of `length` bytes at `at` (-1: null), as forEachRecord gives keys and values. */
+export const bytesAt = (bytes: Uint8Array, at: number, length: number): Uint8Array | null => (length < 0 ? null : bytes.subarray(at, at + length));
+
 /** The data records with offsets in [from, to) of plain batches, decoded (views into `bytes`). */
 export function decodeRecordBatches(bytes: Uint8Array, from: number, to: number): BatchRecord[] {
   const out: BatchRecord[] = [];
-  const view = (at: number, length: number) => (length < 0 ? null : bytes.subarray(at, at + length));
   forEachRecord(bytes, from, to, (offset, timestamp, keyAt, keyLength, valueAt, valueLength, headersAt) => {
-    const c = new Cursor(bytes, headersAt);
-    const nh = c.varint();
-    let headers: Record<string, Uint8Array> | undefined;
-    for (let h = 0; h < nh; h++) {
-      const k = c.bytes();
-      const hv = c.bytes();
-      // The last of duplicate keys wins, as with kafkajs's headers (see fromKafkajsHeaders).
-      if (k !== null && hv !== null) (headers ??= {})[utf8d.decode(k)] = hv;
-    }
-    out.push({ offset, timestamp, key: view(keyAt, keyLength), value: view(valueAt, valueLength), headers });
+    out.push({ offset, timestamp, key: bytesAt(bytes, keyAt, keyLength), value: bytesAt(bytes, valueAt, valueLength), headers: recordHeaders(bytes, headersAt) });
   });
   return out;
 }

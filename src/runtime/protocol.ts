@@ -59,6 +59,8 @@ export type SupervisorToActor =
   | { kind: 'recover-done' }
   /** Input records (inputs and loop), in partition order per topic. */
   | { kind: 'records'; buffer: ArrayBuffer }
+  /** Input records of `topic` as fetched: Kafka record batches, whose records in [from, to) are new. */
+  | { kind: 'input-batches'; topic: string; bytes: ArrayBuffer; from: number; to: number }
   /** Effects of `batch` were acked; the table writes end at changelog offset `changelogOffset`. */
   | { kind: 'acked'; batch: number; changelogOffset: number | null }
   | { kind: 'get'; seq: number; key: string }

@@ -213,7 +213,7 @@ class Member implements GroupMemberPort {
       this.#positions.set(key, pos + batch.length);
       if (pos + batch.length < log.length) more = true;
       try {
-        this.#h!.onBatch(topic, p, batch, log.length);
+        this.#h!.onBatch(topic, p, { count: batch.length, last: batch[batch.length - 1]!.offset, records: batch }, log.length);
       } catch (err) {
         this.fail(err as Error);
       }

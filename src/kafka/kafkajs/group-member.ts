@@ -18,6 +18,7 @@ import { delay, raceDeadline, type BrokerHealth } from '../broker-health.js';
 import { copartitionPlan } from '../copartition.js';
 import type { GroupDescription, GroupHandlers, GroupMemberOptions, GroupMemberPort, KafkaRecord, TopicOffset } from '../ports.js';
 import type { PartitionAssigner } from 'kafkajs';
+import { fetchRawBatches, rawChunkOf } from './raw-fetch.js';
 import { clusterOf, createKafka, fromKafkajsHeaders, isRetriable, kafkajsModule, SocketGate, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
 export const COPARTITION_PROTOCOL = 'partita-copartition';
@@ -131,6 +132,7 @@ export class KafkajsGroupMember implements GroupMemberPort {
   async #spawn(): Promise<void> {
     const gate = new SocketGate();
     const kafka = createKafka({ brokers: this.#d.brokers, clientId: this.#clientId, logger: this.#d.logger, gate });
+    fetchRawBatches(kafka);
     const consumer = kafka.consumer({
       groupId: this.#o.groupId,
       partitionAssigners: [copartitionAssigner()],
@@ -164,6 +166,14 @@ export class KafkajsGroupMember implements GroupMemberPort {
         partitionsConsumedConcurrently: 1,
         eachBatch: async ({ batch }) => {
           if (inc.retired) return;
+          const first = batch.messages[0];
+          const raw = first && rawChunkOf(first);
+          // Record batches as fetched (see raw-fetch.ts): nothing to do here when they held no
+          // data record (control records, compaction gaps); kafkajs moves the offset on.
+          if (raw) {
+            if (raw.count > 0) this.#h!.onBatch(batch.topic, batch.partition, raw, Number(batch.highWatermark));
+            return;
+          }
           const records: KafkaRecord[] = batch.messages.map((m) => ({
             offset: Number(m.offset),
             timestamp: Number(m.timestamp),
@@ -171,7 +181,9 @@ export class KafkajsGroupMember implements GroupMemberPort {
             value: m.value,
             headers: fromKafkajsHeaders(m.headers),
           }));
-          this.#h!.onBatch(batch.topic, batch.partition, records, Number(batch.highWatermark));
+          if (records.length === 0) return;
+          const chunk = { count: records.length, last: records[records.length - 1]!.offset, records };
+          this.#h!.onBatch(batch.topic, batch.partition, chunk, Number(batch.highWatermark));
         },
       });
       await inc.running;

@@ -10,7 +10,7 @@ import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, S
 import { openStore } from '../../storage/open.js';
 import { SharedTableStore } from '../../storage/shared-table.js';
 import { applyChangelog, batchWrites } from '../../table/update.js';
-import { decodeRecordBatches } from '../../kafka/record-batch.js';
+import { bytesAt, decodeRecordBatches, forEachRecord, recordHeaders } from '../../kafka/record-batch.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
 import { decodeUtf8 } from '../../codec/utf8.js';
@@ -138,6 +138,19 @@ export class PartitionActor implements ContextHost {
     }
   }
 
+  /** The input records of fetched record batches, as the actor queues them. */
+  #inputRecords(topic: string, bytes: Uint8Array, from: number, to: number): WireRecord[] {
+    const partition = this.partition;
+    const out: WireRecord[] = [];
+    forEachRecord(bytes, from, to, (offset, timestamp, keyAt, keyLength, valueAt, valueLength, headersAt) => {
+      out.push({
+        kind: RecordKind.Input, topic, partition, offset, timestamp,
+        key: bytesAt(bytes, keyAt, keyLength), value: bytesAt(bytes, valueAt, valueLength), headers: recordHeaders(bytes, headersAt),
+      });
+    });
+    return out;
+  }
+
   #post(msg: ActorToSupervisor, transfer?: ArrayBuffer[]): void {
     this.#port.postMessage(msg, transfer);
   }
@@ -174,9 +187,10 @@ export class PartitionActor implements ContextHost {
           this.#kick();
         });
         return;
-      case 'records': {
+      case 'records':
+      case 'input-batches': {
         if (!this.#life.is('running', 'recovering')) return; // stopping: the records will be redelivered
-        const recs = readBatch(m.buffer);
+        const recs = m.kind === 'records' ? readBatch(m.buffer) : this.#inputRecords(m.topic, new Uint8Array(m.bytes), m.from, m.to);
         // Drop the records already processed. Under a backlog new records arrive before the queue
         // runs dry, and a queue reset only when empty would keep every record of the partition.
         if (this.#qpos > 0) {

@@ -5,7 +5,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { deserializeError } from '../../errors.js';
 import type { Hasher } from '../../hashers.js';
-import type { KafkaRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
+import type { ProducerPort, ReaderPort, RecordChunk } from '../../kafka/ports.js';
+import { summarizeBatches } from '../../kafka/record-batch.js';
 import type { Logger } from '../../logger.js';
 import { HANDLE_TRANSITIONS, Lifecycle, type HandleState } from '../lifecycle.js';
 import type { ActorToSupervisor, SupervisorToActor } from '../protocol.js';
@@ -54,7 +55,7 @@ export class ActorHandle {
   readonly #d: HandleDeps;
   #port: MessagePort | undefined;
   #mail: Mailbox | undefined;
-  #buffered: { topic: string; records: KafkaRecord[] }[] = [];
+  #buffered: { topic: string; chunk: RecordChunk }[] = [];
   readonly #lastSent = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
   /** The offset after the last record processed, per input topic (this assignment). */
@@ -196,7 +197,7 @@ export class ActorHandle {
         const buffered = this.#buffered;
         this.#buffered = [];
         this.#bufferedRecords = 0;
-        for (const b of buffered) this.#send(b.topic, b.records);
+        for (const b of buffered) this.#send(b.topic, b.chunk);
         this.#flow();
       } catch (err) {
         if (this.#accepting) this.#d.fail(err as Error);
@@ -205,17 +206,17 @@ export class ActorHandle {
   }
 
   /** Input records fetched for this partition. Records already sent are skipped (refetch after a rejoin). */
-  deliver(topic: string, records: KafkaRecord[], highWatermark: number): void {
+  deliver(topic: string, chunk: RecordChunk, highWatermark: number): void {
     this.#highWatermarks.set(topic, highWatermark);
     if (!this.#accepting) return;
     if (!this.#caughtUp) {
-      this.#buffered.push({ topic, records });
-      this.#bufferedRecords += records.length;
+      this.#buffered.push({ topic, chunk });
+      this.#bufferedRecords += chunk.count;
       this.#flow();
       if (this.state === 'running') this.#catchUp();
       return;
     }
-    this.#send(topic, records);
+    this.#send(topic, chunk);
   }
 
   /**
@@ -235,20 +236,33 @@ export class ActorHandle {
     }
   }
 
-  #send(topic: string, records: KafkaRecord[]): void {
+  #send(topic: string, chunk: RecordChunk): void {
     const last = this.#lastSent.get(topic) ?? -1;
-    const w = new BatchWriter(32 * 1024);
-    let max = last;
-    for (const r of records) {
-      if (r.offset <= last) continue;
-      w.add({ kind: RecordKind.Input, topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
-      if (r.offset > max) max = r.offset;
+    if (chunk.last <= last) return;
+    let count: number;
+    if (chunk.batches) {
+      // Record batches go over as fetched (one copy, into a buffer we can transfer): the actor
+      // decodes them, so no input record is touched in this thread. Offsets up to `last` were
+      // sent before (a refetch after a rejoin).
+      const { bytes, to } = chunk.batches;
+      const from = Math.max(chunk.batches.from, last + 1);
+      count = from === chunk.batches.from ? chunk.count : summarizeBatches(bytes, from, to).count;
+      if (count === 0) return;
+      const copy = new Uint8Array(bytes).buffer; // a copy (Buffer#slice would be a view)
+      this.#post({ kind: 'input-batches', topic, bytes: copy, from, to }, [copy]);
+    } else {
+      const w = new BatchWriter(32 * 1024);
+      for (const r of chunk.records!) {
+        if (r.offset <= last) continue;
+        w.add({ kind: RecordKind.Input, topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
+      }
+      count = w.count;
+      if (count === 0) return;
+      const buffer = w.finish();
+      this.#post({ kind: 'records', buffer }, [buffer]);
     }
-    if (w.count === 0) return;
-    this.#lastSent.set(topic, max);
-    this.inflight += w.count;
-    const buffer = w.finish();
-    this.#post({ kind: 'records', buffer }, [buffer]);
+    this.#lastSent.set(topic, chunk.last);
+    this.inflight += count;
     this.#flow();
   }
 

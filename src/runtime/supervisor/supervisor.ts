@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { keyBytes, decodeWith } from '../../codec/codec.js';
 import { BrokerUnavailableError, VisitAbortedError, NotCopartitionedError, NotFoundError, StateError, StoppedError, TopicError, InvalidArgumentError, type WorkerCrashedError } from '../../errors.js';
 import type { GroupGraph } from '../../graph/define-group.js';
-import type { GroupMemberPort, KafkaClient, KafkaRecord, ProducerPort, ReaderPort } from '../../kafka/ports.js';
+import type { GroupMemberPort, KafkaClient, ProducerPort, ReaderPort, RecordChunk } from '../../kafka/ports.js';
 import { TopicManager } from '../../kafka/topic-manager.js';
 import type { Logger } from '../../logger.js';
 import { Lifecycle, PROCESSOR_TRANSITIONS, type ProcessorState } from '../lifecycle.js';
@@ -159,7 +159,7 @@ export class Supervisor {
     this.#commitTimer = setInterval(() => void this.#commit(), this.#o.commitIntervalMs);
     await this.#consumer.start({
       onAssignment: (parts) => this.#onAssignment(parts),
-      onBatch: (topic, partition, records, hwm) => this.#onBatch(topic, partition, records, hwm),
+      onBatch: (topic, partition, chunk, hwm) => this.#onBatch(topic, partition, chunk, hwm),
       onFatal: (err) => this.#fail(err),
     });
     await poolStarted;
@@ -336,9 +336,9 @@ export class Supervisor {
     return done;
   }
 
-  #onBatch(topic: string, partition: number, records: KafkaRecord[], hwm: number): void {
+  #onBatch(topic: string, partition: number, chunk: RecordChunk, hwm: number): void {
     if (this.#stopped()) return;
-    this.#handles.get(partition)?.deliver(topic, records, hwm);
+    this.#handles.get(partition)?.deliver(topic, chunk, hwm);
   }
 
   #onWorkerCrash(err: WorkerCrashedError): void {
