@@ -1,4 +1,9 @@
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type * as PinoModule from 'pino';
+import type { Logger } from 'pino';
+
+/** pino, loaded when a logger is made: actor threads import partita but never log through it. */
+const loadPino = () => createRequire(import.meta.url)('pino') as typeof PinoModule;
 
 export type { Logger };
 
@@ -7,6 +12,7 @@ export type { Logger };
  * (default 'info'). The test runner sets PARTITA_LOG_LEVEL=silent.
  */
 export function defaultLogger(name: string): Logger {
+  const { pino } = loadPino();
   return pino({ name, level: process.env['PARTITA_LOG_LEVEL'] ?? 'info' }, pino.destination(2));
 }
 
@@ -32,6 +38,7 @@ export function formatLine(rec: Record<string, unknown>): string {
 /** A pino logger that writes human-readable lines (for terminals and demos), not JSON. */
 export function humanLogger(options: { name?: string; level?: string; stream?: NodeJS.WritableStream } = {}): Logger {
   const out = options.stream ?? process.stderr;
+  const { pino } = loadPino();
   return pino({ name: options.name ?? 'partita', level: options.level ?? process.env['PARTITA_LOG_LEVEL'] ?? 'info' }, {
     write(line: string) {
       try {

@@ -1,4 +1,5 @@
-import { Encoder } from 'cbor-x';
+import { createRequire } from 'node:module';
+import type { Encoder } from 'cbor-x';
 import { CodecError } from '../errors.js';
 
 /** Turns values into bytes and back. `name` appears in error messages. */
@@ -68,7 +69,9 @@ function json<T>(): Codec<T> {
 function cbor<T>(): Codec<T> {
   // Plain CBOR without shared record structures: every message must decode on its own,
   // in any process, after any restart.
-  const enc = new Encoder({ useRecords: false, mapsAsObjects: true });
+  // Loaded when a cbor codec is made: every actor thread imports the codecs, few use this one.
+  const { Encoder: CborEncoder } = createRequire(import.meta.url)('cbor-x') as { Encoder: typeof Encoder };
+  const enc = new CborEncoder({ useRecords: false, mapsAsObjects: true });
   return {
     name: 'cbor',
     encode(v) {
