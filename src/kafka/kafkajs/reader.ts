@@ -91,6 +91,8 @@ export class KafkajsReaderPort implements ReaderPort {
   readonly #health: BrokerHealth;
   #connected: Promise<void> | undefined;
   #queue: Promise<void> = Promise.resolve();
+  /** Brokers a fetch reached (their connection is open). */
+  readonly #connectedTo = new Set<string>();
   /** kafkajs's private send method, found on the first broker (the same for all). */
   #sendKey: symbol | undefined;
   #closed = false;
@@ -185,12 +187,23 @@ export class KafkajsReaderPort implements ReaderPort {
       await this.#cluster.refreshMetadata();
       throw new RetriableKafkaError(`no leader for ${topic}[${partition}]`);
     }
-    const part = await this.#serially(async () => {
+    const fetch = async () => {
       const broker = await this.#cluster.findBroker({ nodeId });
       this.#sendKey ??= sendKeyOf(broker);
       const send = (broker as unknown as Record<symbol, (req: unknown) => Promise<Fetched>>)[this.#sendKey]!;
       return send.call(broker, fetchRequest(topic, partition, offset, maxWaitTime));
-    });
+    };
+    let part: Fetched;
+    try {
+      // Once a fetch to this broker has succeeded its connection is open: fetches of several
+      // partitions then overlap (the broker answers one connection's requests in order, but
+      // the next is queued while this thread and the actors apply the last).
+      part = this.#connectedTo.has(nodeId) ? await fetch() : await this.#serially(fetch);
+      this.#connectedTo.add(nodeId);
+    } catch (err) {
+      this.#connectedTo.delete(nodeId);
+      throw err;
+    }
     if (part.errorCode !== 0) {
       if (RETRIABLE_FETCH_CODES.has(part.errorCode)) {
         await this.#cluster.refreshMetadata().catch(() => undefined);
@@ -202,7 +215,7 @@ export class KafkajsReaderPort implements ReaderPort {
   }
 
   /**
-   * One fetch at a time: kafkajs opens a broker's fetch connection lazily and without a lock, so
+   * One fetch at a time until connected: kafkajs opens a broker's fetch connection lazily and without a lock, so
    * concurrent first fetches each open a socket and all but one are never closed.
    */
   #serially<T>(op: () => Promise<T>): Promise<T> {
