@@ -149,7 +149,7 @@ test('record batches read in place: ranges, a cut-off last batch, compaction gap
   t.deepEqual(summarizeBatches(bytes, 11, 14), { count: 3, last: 13, end: 15, plain: true });
   const recs = decodeRecordBatches(bytes, 11, Infinity);
   t.deepEqual(recs.map((r) => [r.offset, text(r.key), text(r.value), r.timestamp]), [[11, 'b', null, 1_001], [12, null, '3', 1_002], [13, 'a', '4', 1_000], [14, 'c', '5', 1_001]]);
-  t.deepEqual([...batchWrites(bytes, 0, Infinity)].map(([k, v]) => [k, text(v)]), [['a', '4'], ['b', null], ['', '3'], ['c', '5']], 'the last value per key; a null key is the empty key');
+  t.deepEqual([...batchWrites(bytes, 0, Infinity)].map(([k, v]) => [k, text(v)]), [['', '3'], ['a', '4'], ['b', null], ['c', '5']], 'the last value per key, in key order; a null key is the empty key');
 
   // Compaction removed offsets 21-22 (the header still ends the batch at 22): the last record is 20.
   const gap = batchAt(19, ['x', 'y'], ['1', '2'], { lastOffsetDelta: 3 });
