@@ -163,3 +163,24 @@ test('record batches read in place: ranges, a cut-off last batch, compaction gap
   const withHeaders = encodeRecordBatch([{ topic: 't', partition: 0, key: null, value: null, headers: { h: new TextEncoder().encode('x') } }]);
   t.is(text(decodeRecordBatches(withHeaders, 0, Infinity)[0]!.headers!['h']!), 'x');
 });
+
+test('batchWrites: the last value of every key, as a Map of all records would keep it (thousands of keys, null and empty keys, non-ASCII keys)', (t) => {
+  const enc = new TextEncoder();
+  const keys = [null, '', 'ключ', 'ü', ...Array.from({ length: 1500 }, (_, i) => `k-${i}`)];
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const records = Array.from({ length: 5000 }, (_, i) => {
+    const k = keys[next() % keys.length]!;
+    return { topic: 't', partition: 0, key: k === null ? null : enc.encode(k), value: i % 97 === 0 ? null : enc.encode(`v${i}`) };
+  });
+  const bytes = concat(encodeRecordBatch(records.slice(0, 2500)), (() => {
+    const b = encodeRecordBatch(records.slice(2500));
+    new DataView(b.buffer, b.byteOffset).setBigInt64(0, 2500n);
+    return b;
+  })());
+  const expected = new Map<string, string | null>();
+  for (const r of records) expected.set(r.key === null ? '' : new TextDecoder().decode(r.key), text(r.value));
+  const got = [...batchWrites(bytes, 0, Infinity)].map(([k, v]) => [k, text(v)] as const);
+  t.deepEqual(got, [...expected].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  t.deepEqual([...batchWrites(bytes, 2500, 2600)].length, new Set(records.slice(2500, 2600).map((r) => (r.key === null ? '' : new TextDecoder().decode(r.key)))).size, 'only the records in range');
+});
