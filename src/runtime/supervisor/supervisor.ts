@@ -106,15 +106,20 @@ export class Supervisor {
     const inputs = g.inputTopics();
     // Partition p of every input and every joined table meets in actor p.
     const copartitioned = [...inputs, ...g.joinEdges.map((j) => j.table)];
-    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs${g.joinEdges.length > 0 ? ' and joined tables' : ''}`);
     // The actor threads start (each loads the group module) while the topics are checked and
     // created and the lookups recovered: on a small host that was the largest part of start-up.
-    const workers = o.workers ?? Math.max(1, Math.min(this.#npar, availableParallelism()));
-    this.#pool = o.inline
-      ? new InlinePool(g)
-      : new ThreadPool({ size: workers, group: g.group, groupModule: o.groupModule!, onCrash: (err) => this.#onWorkerCrash(err) });
-    const poolStarted = this.#pool.start();
-    poolStarted.catch(() => undefined); // awaited below; a failure before that is reported there
+    // With `workers` given they need not wait for the inputs' partition count either.
+    const startPool = (workers: number) => {
+      this.#pool = o.inline
+        ? new InlinePool(g)
+        : new ThreadPool({ size: workers, group: g.group, groupModule: o.groupModule!, onCrash: (err) => this.#onWorkerCrash(err) });
+      const started = this.#pool.start();
+      started.catch(() => undefined); // awaited below; a failure before that is reported there
+      return started;
+    };
+    let poolStarted = o.workers !== undefined ? startPool(o.workers) : undefined;
+    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs${g.joinEdges.length > 0 ? ' and joined tables' : ''}`);
+    poolStarted ??= startPool(Math.max(1, Math.min(this.#npar, availableParallelism())));
     const tableT = o.tableTopic;
     const loopT = o.loopTopic;
     if (g.loopEdge) await this.#topics.ensureStream(loopT, this.#npar);
