@@ -20,6 +20,18 @@ export function kafkajsModule<T = typeof import('kafkajs')>(path = 'kafkajs'): T
 
 export type KafkajsKafka = Kafka;
 
+/** kafkajs's protocol encoder (the framing of the requests partita builds itself). */
+export interface KafkajsEncoder {
+  writeString(s: string | null): KafkajsEncoder;
+  writeInt8(n: number): KafkajsEncoder;
+  writeInt16(n: number): KafkajsEncoder;
+  writeInt32(n: number): KafkajsEncoder;
+  writeInt64(n: string): KafkajsEncoder;
+  writeBuffer(b: Buffer): KafkajsEncoder;
+}
+
+export const newEncoder = (): KafkajsEncoder => new (kafkajsModule<new () => KafkajsEncoder>('kafkajs/src/protocol/encoder'))();
+
 /**
  * The sockets of one kafkajs client. kafkajs reconnects on demand, from timers partita does not
  * own (a restarting runner, a retried join): once `close()`d, every existing socket is destroyed

@@ -5,18 +5,11 @@
 import type { BrokerHealth } from '../broker-health.js';
 import type { OutRecord, ProduceAck, ProducerPort } from '../ports.js';
 import { encodeRecordBatch } from '../record-batch.js';
-import { clusterOf, isRetriable, kafkajsModule, RetriableKafkaError, sendKeyOf, type KafkajsCluster, type KafkajsKafka } from './base.js';
+import { clusterOf, isRetriable, kafkajsModule, newEncoder, RetriableKafkaError, sendKeyOf, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
 // kafkajs's request framing and its Produce v3 response decoder (kafkajs is pinned to 2.2.4).
-const newEncoder = () => new (kafkajsModule<new () => KafkajsEncoder>('kafkajs/src/protocol/encoder'))();
 const produceV3Response = () => kafkajsModule<ProtocolResponse>('kafkajs/src/protocol/requests/produce/v3/response');
 
-interface KafkajsEncoder {
-  writeString(s: string | null): KafkajsEncoder;
-  writeInt16(n: number): KafkajsEncoder;
-  writeInt32(n: number): KafkajsEncoder;
-  writeBuffer(b: Buffer): KafkajsEncoder;
-}
 interface ProtocolResponse {
   decode(raw: Buffer): Promise<unknown>;
   parse(data: unknown): Promise<ProduceResponse>;

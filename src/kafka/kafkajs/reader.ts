@@ -6,18 +6,12 @@ import { TopicError } from '../../errors.js';
 import type { BrokerHealth } from '../broker-health.js';
 import type { KafkaRecord, ReaderPort, ReadOptions, RecordChunk, Watermarks } from '../ports.js';
 import { summarizeBatches } from '../record-batch.js';
+import { fetchV4Request, readFetchV4 } from './fetch-v4.js';
 import { clusterOf, fromKafkajsHeaders, isRetriable, kafkajsModule, RetriableKafkaError, sendKeyOf, type KafkajsCluster, type KafkajsKafka, type KafkajsMessage } from './base.js';
 
 // kafkajs's request framing and its Fetch v4 response decoder (kafkajs is pinned to 2.2.4).
-const newEncoder = () => new (kafkajsModule<new () => KafkajsEncoder>('kafkajs/src/protocol/encoder'))();
 const fetchV4Response = () => kafkajsModule<{ decode(raw: Buffer): Promise<KafkajsFetchResponse> }>('kafkajs/src/protocol/requests/fetch/v4/response');
 
-interface KafkajsEncoder {
-  writeString(s: string): KafkajsEncoder;
-  writeInt8(n: number): KafkajsEncoder;
-  writeInt32(n: number): KafkajsEncoder;
-  writeInt64(n: string): KafkajsEncoder;
-}
 interface KafkajsFetchResponse {
   responses: { partitions: { messages: KafkajsMessage[] }[] }[];
 }
@@ -36,54 +30,17 @@ interface Fetched {
 const RETRIABLE_FETCH_CODES = new Set([3, 5, 6, 7, 13, 56, 74, 75]);
 const CATCH_UP_WAIT_MS = 200;
 const FOLLOW_WAIT_MS = 500;
-const FETCH_API_KEY = 1;
 const READ_COMMITTED = 1;
 const MAX_BYTES = 4 * 1024 * 1024;
-const EMPTY = new Uint8Array(0);
-
-/** Reads the one partition a Fetch v4 response for one partition holds. */
-function decodeFetchV4(raw: Buffer): Fetched {
-  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  let at = 4; // throttle time
-  const topics = v.getInt32(at);
-  at += 4;
-  if (topics < 1) throw new RetriableKafkaError('fetch response without the topic');
-  at += 2 + v.getInt16(at); // topic name
-  const partitions = v.getInt32(at);
-  at += 4;
-  if (partitions < 1) throw new RetriableKafkaError('fetch response without the partition');
-  at += 4; // partition
-  const errorCode = v.getInt16(at);
-  const highWatermark = Number(v.getBigInt64(at + 2));
-  at += 2 + 8 + 8; // error code, high-water mark, last stable offset
-  const aborted = v.getInt32(at);
-  at += 4 + Math.max(0, aborted) * 16;
-  const size = v.getInt32(at);
-  at += 4;
-  const records = size > 0 ? raw.subarray(at, at + size) : EMPTY;
-  return { errorCode, highWatermark, records, raw };
-}
 
 /** A Fetch v4 request for one partition (read committed), answered as `Fetched`. */
 function fetchRequest(topic: string, partition: number, offset: number, maxWaitTime: number) {
-  return {
-    request: {
-      apiKey: FETCH_API_KEY,
-      apiVersion: 4,
-      apiName: 'Fetch',
-      expectResponse: () => true,
-      encode: async () => newEncoder()
-        .writeInt32(-1) // replica id: a consumer
-        .writeInt32(maxWaitTime)
-        .writeInt32(1) // min bytes
-        .writeInt32(MAX_BYTES)
-        .writeInt8(READ_COMMITTED)
-        .writeInt32(1).writeString(topic)
-        .writeInt32(1).writeInt32(partition).writeInt64(String(offset)).writeInt32(MAX_BYTES),
-    },
-    response: { decode: async (raw: Buffer) => decodeFetchV4(raw), parse: async (f: Fetched) => f },
-    requestTimeout: maxWaitTime + 30_000,
-  };
+  const options = { maxWaitTime, minBytes: 1, maxBytes: MAX_BYTES, isolationLevel: READ_COMMITTED, partitions: [{ topic, partition, fetchOffset: offset, maxBytes: MAX_BYTES }] };
+  return fetchV4Request(options, (raw): Fetched => {
+    const p = readFetchV4(raw)[0];
+    if (!p) throw new RetriableKafkaError(`fetching ${topic}[${partition}]@${offset}: the broker returned no data for the partition`);
+    return { errorCode: p.errorCode, highWatermark: Number(p.highWatermark), records: p.records, raw };
+  });
 }
 
 export class KafkajsReaderPort implements ReaderPort {
