@@ -5,9 +5,8 @@
 // go is the sink's business: an actor's store in a worker thread, or a store in this thread.
 import type { Logger } from '../logger.js';
 import type { ReaderPort, RecordChunk } from '../kafka/ports.js';
-import { decodeRecordBatches } from '../kafka/record-batch.js';
 import type { PartitionStore } from '../storage/storage.js';
-import { applyChangelog, batchWrites, type ChangelogRecord, type TableUpdater } from './update.js';
+import { applyBatches, applyChangelog, type TableUpdater } from './update.js';
 
 export interface TableSink {
   /** Offset of the last changelog record the sink holds, or null when it holds none. */
@@ -18,22 +17,14 @@ export interface TableSink {
   apply(chunk: RecordChunk): Promise<void>;
 }
 
-/** The records of a chunk, decoded in this thread. */
-export function chunkRecords(chunk: RecordChunk): readonly ChangelogRecord[] {
-  if (chunk.records) return chunk.records;
-  const b = chunk.batches!;
-  return decodeRecordBatches(b.bytes, b.from, b.to);
-}
-
 /** A sink into a store of this thread (views, lookups, standbys). */
 export function storeSink(store: PartitionStore, partition: number, update?: TableUpdater): TableSink {
   return {
     checkpoint: () => store.checkpoint(),
     wipe: () => store.clear(),
-    apply: (chunk) => {
-      const b = chunk.batches;
-      return b && !update ? store.apply(batchWrites(b.bytes, b.from, b.to), chunk.last) : applyChangelog(store, chunkRecords(chunk), partition, update);
-    },
+    apply: (chunk) => (chunk.batches
+      ? applyBatches(store, chunk.batches, chunk.last, partition, update)
+      : applyChangelog(store, chunk.records!, partition, update)),
   };
 }
 

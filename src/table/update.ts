@@ -5,7 +5,7 @@ import { decodeWith, encodeWith, type Codec } from '../codec/codec.js';
 import type { PartitionStore } from '../storage/storage.js';
 import { decodeUtf8 } from '../codec/utf8.js';
 import { LastByKey } from './last-by-key.js';
-import { forEachRecord } from '../kafka/record-batch.js';
+import { decodeRecordBatches, forEachRecord } from '../kafka/record-batch.js';
 
 export interface TableUpdate<T> {
   key: string;
@@ -73,6 +73,18 @@ export function batchWrites(bytes: Uint8Array, from: number, to: number): Map<st
 export interface TableUpdater {
   codec: Codec<unknown>;
   onUpdate: UpdateCallback<unknown>;
+}
+
+/**
+ * applyChangelog for records still in their fetched batches (those in [from, to); `last` is the
+ * last one's offset): read in place without an update callback, decoded for one.
+ */
+export function applyBatches(
+  store: PartitionStore, batches: { bytes: Uint8Array; from: number; to: number }, last: number, partition: number, update?: TableUpdater,
+): Promise<void> {
+  const { bytes, from, to } = batches;
+  if (!update) return store.apply(batchWrites(bytes, from, to), last);
+  return applyChangelog(store, decodeRecordBatches(bytes, from, to), partition, update);
 }
 
 /** Applies a chunk of changelog records to a store: their writes and, atomically, the last offset as checkpoint. */

@@ -9,8 +9,8 @@ import type { Headers } from '../../headers.js';
 import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, StorageError } from '../../errors.js';
 import { openStore } from '../../storage/open.js';
 import { SharedTableStore } from '../../storage/shared-table.js';
-import { applyChangelog, batchWrites } from '../../table/update.js';
-import { bytesAt, decodeRecordBatches, forEachRecord, recordHeaders } from '../../kafka/record-batch.js';
+import { applyBatches, applyChangelog } from '../../table/update.js';
+import { bytesAt, forEachRecord, recordHeaders } from '../../kafka/record-batch.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
 import { decodeUtf8 } from '../../codec/utf8.js';
@@ -171,11 +171,8 @@ export class PartitionActor implements ContextHost {
         return;
       case 'recover-batches':
         this.#chain(async () => {
-          const bytes = new Uint8Array(m.bytes);
-          const store = this.#storeOf(m.table);
-          const update = this.#graph.updateFor(m.table, this.#init.tableTopic);
-          if (update) await applyChangelog(store, decodeRecordBatches(bytes, m.from, m.to), this.partition, update);
-          else await store.apply(batchWrites(bytes, m.from, m.to), m.last);
+          const batches = { bytes: new Uint8Array(m.bytes), from: m.from, to: m.to };
+          await applyBatches(this.#storeOf(m.table), batches, m.last, this.partition, this.#graph.updateFor(m.table, this.#init.tableTopic));
           this.#post({ kind: 'recover-applied', table: m.table });
         });
         return;
