@@ -159,12 +159,15 @@ export function clusterOf(kafka: KafkajsKafka): KafkajsCluster {
   return create({ allowAutoTopicCreation: false, maxInFlightRequests: null });
 }
 
-/** The key of the Broker method that sends a protocol request on its connection pool (private in kafkajs). */
-export function sendKeyOf(broker: object): symbol {
+/**
+ * Sends a request partita built itself ({ request, response, requestTimeout }) on a kafkajs
+ * Broker's connection pool, through the Broker's private send method.
+ */
+export function sendRequest<T>(broker: object, request: unknown): Promise<T> {
   const proto = Object.getPrototypeOf(broker) as object;
   const sym = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'private:Broker:sendRequest');
   if (!sym) throw new Error('partita: this kafkajs version has no Broker send method (kafkajs 2.2.x expected)');
-  return sym;
+  return (broker as Record<symbol, (req: unknown) => Promise<T>>)[sym]!.call(broker, request);
 }
 
 const utf8 = new TextEncoder();

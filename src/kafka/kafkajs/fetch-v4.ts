@@ -1,7 +1,7 @@
 // Fetch v4, as partita sends it on kafkajs's connections (the reader's one partition, the group
 // member's several): the request in kafkajs's framing, and a reader of the response that leaves
 // each partition's record batches as bytes (see record-batch.ts), where kafkajs would decode them.
-import { newEncoder } from './base.js';
+import { kafkajsModule, newEncoder } from './base.js';
 
 export interface FetchPartition {
   topic: string;
@@ -33,6 +33,9 @@ export interface FetchedPartition {
 }
 
 const FETCH_API_KEY = 1;
+
+/** kafkajs's own Fetch v4 response decoder (and its error-code checks), for what partita does not read itself. */
+export const kafkajsFetchV4 = <R>() => kafkajsModule<{ decode(raw: Buffer): Promise<R>; parse(data: R): Promise<R> }>('kafkajs/src/protocol/requests/fetch/v4/response');
 const EMPTY = new Uint8Array(0);
 
 /** A request for kafkajs's Broker send method; `decode` turns the raw response into `T`. */

@@ -5,7 +5,7 @@
 import type { BrokerHealth } from '../broker-health.js';
 import type { OutRecord, ProduceAck, ProducerPort } from '../ports.js';
 import { encodeRecordBatch } from '../record-batch.js';
-import { clusterOf, isRetriable, kafkajsModule, newEncoder, RetriableKafkaError, sendKeyOf, type KafkajsCluster, type KafkajsKafka } from './base.js';
+import { clusterOf, isRetriable, kafkajsModule, newEncoder, RetriableKafkaError, sendRequest, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
 // kafkajs's request framing and its Produce v3 response decoder (kafkajs is pinned to 2.2.4).
 const produceV3Response = () => kafkajsModule<ProtocolResponse>('kafkajs/src/protocol/requests/produce/v3/response');
@@ -16,9 +16,6 @@ interface ProtocolResponse {
 }
 interface ProduceResponse {
   topics: { topicName: string; partitions: { partition: number; errorCode: number; baseOffset: string }[] }[];
-}
-interface RawBroker {
-  [send: symbol]: (req: unknown) => Promise<ProduceResponse>;
 }
 
 interface PendingSend {
@@ -62,8 +59,6 @@ export class KafkajsProducerPort implements ProducerPort {
   readonly #topics = new Set<string>();
   readonly #pending: PendingSend[] = [];
   #flushing = false;
-  /** Found on the first broker, once: the same for every Broker of this kafkajs. */
-  #sendKey: symbol | undefined;
   #connected: Promise<void> | undefined;
   #closed = false;
 
@@ -183,8 +178,7 @@ export class KafkajsProducerPort implements ProducerPort {
       const broker = await this.#cluster.findBroker({ nodeId });
       let res: ProduceResponse;
       try {
-        this.#sendKey ??= sendKeyOf(broker);
-        res = await (broker as unknown as RawBroker)[this.#sendKey]!(produceRequest(req));
+        res = await sendRequest<ProduceResponse>(broker, produceRequest(req));
       } catch (err) {
         // A moved leader or a restarting broker: fresh metadata, then the health's retry.
         if (isRetriable(err)) await this.#cluster.refreshMetadata().catch(() => undefined);

@@ -6,9 +6,9 @@
 // thread makes no object per record (the actor decodes the bytes). A response partita cannot
 // read that way (compressed batches, aborted transactions) is decoded by kafkajs as before.
 import type { KafkajsKafka } from './base.js';
-import { kafkajsModule, sendKeyOf } from './base.js';
+import { sendRequest } from './base.js';
 import { summarizeBatches } from '../record-batch.js';
-import { fetchV4Request, readFetchV4 } from './fetch-v4.js';
+import { fetchV4Request, kafkajsFetchV4, readFetchV4 } from './fetch-v4.js';
 import type { RecordChunk } from '../ports.js';
 
 /** Where the batches ride on the stand-in message. */
@@ -32,11 +32,6 @@ interface PartitionData {
 interface FetchResponse {
   throttleTime: number;
   responses: { topicName: string; partitions: PartitionData[] }[];
-}
-type Send = (req: unknown) => Promise<FetchResponse>;
-interface KafkajsProtocol {
-  decode(raw: Buffer): Promise<FetchResponse>;
-  parse(data: FetchResponse): Promise<FetchResponse>;
 }
 
 
@@ -80,7 +75,7 @@ function fetchRequest(args: FetchArgs, rotate: number) {
   const shift = flat.length > 0 ? rotate % flat.length : 0;
   const partitions = [...flat.slice(shift), ...flat.slice(0, shift)];
   const offsets = new Map(partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p.fetchOffset]));
-  const v4 = kafkajsModule<KafkajsProtocol>('kafkajs/src/protocol/requests/fetch/v4/response');
+  const v4 = kafkajsFetchV4<FetchResponse>();
   const { maxWaitTime, minBytes, maxBytes, isolationLevel } = args;
   return fetchV4Request(
     { maxWaitTime, minBytes, maxBytes, isolationLevel, partitions },
@@ -115,8 +110,7 @@ export function fetchRawBatches(kafka: KafkajsKafka): void {
       const broker = await find(q);
       if (!wrapped.has(broker)) {
         wrapped.add(broker);
-        const send = (broker as unknown as Record<symbol, Send>)[sendKeyOf(broker)]!.bind(broker);
-        broker.fetch = (args) => send(fetchRequest(args, rotate++));
+        broker.fetch = (args) => sendRequest<FetchResponse>(broker, fetchRequest(args, rotate++));
       }
       return broker;
     };

@@ -6,11 +6,8 @@ import { TopicError } from '../../errors.js';
 import type { BrokerHealth } from '../broker-health.js';
 import type { KafkaRecord, ReaderPort, ReadOptions, RecordChunk, Watermarks } from '../ports.js';
 import { summarizeBatches } from '../record-batch.js';
-import { fetchV4Request, readFetchV4 } from './fetch-v4.js';
-import { clusterOf, fromKafkajsHeaders, isRetriable, kafkajsModule, RetriableKafkaError, sendKeyOf, type KafkajsCluster, type KafkajsKafka, type KafkajsMessage } from './base.js';
-
-// kafkajs's request framing and its Fetch v4 response decoder (kafkajs is pinned to 2.2.4).
-const fetchV4Response = () => kafkajsModule<{ decode(raw: Buffer): Promise<KafkajsFetchResponse> }>('kafkajs/src/protocol/requests/fetch/v4/response');
+import { fetchV4Request, kafkajsFetchV4, readFetchV4 } from './fetch-v4.js';
+import { clusterOf, fromKafkajsHeaders, isRetriable, RetriableKafkaError, sendRequest, type KafkajsCluster, type KafkajsKafka, type KafkajsMessage } from './base.js';
 
 interface KafkajsFetchResponse {
   responses: { partitions: { messages: KafkajsMessage[] }[] }[];
@@ -50,8 +47,6 @@ export class KafkajsReaderPort implements ReaderPort {
   #queue: Promise<void> = Promise.resolve();
   /** Brokers a fetch reached (their connection is open). */
   readonly #connectedTo = new Set<string>();
-  /** kafkajs's private send method, found on the first broker (the same for all). */
-  #sendKey: symbol | undefined;
   #closed = false;
 
   constructor(kafka: KafkajsKafka, health: BrokerHealth) {
@@ -125,7 +120,7 @@ export class KafkajsReaderPort implements ReaderPort {
 
   /** Compressed (or pre-2) batches: kafkajs's decoder, with the codecs registered with kafkajs. */
   async #decodeWithKafkajs(raw: Buffer, next: number, end: number): Promise<{ chunk: RecordChunk | undefined; last: number }> {
-    const res = await fetchV4Response().decode(raw);
+    const res = await kafkajsFetchV4<KafkajsFetchResponse>().decode(raw);
     const records: KafkaRecord[] = [];
     let last = next - 1;
     for (const m of res.responses[0]?.partitions[0]?.messages ?? []) {
@@ -146,9 +141,7 @@ export class KafkajsReaderPort implements ReaderPort {
     }
     const fetch = async () => {
       const broker = await this.#cluster.findBroker({ nodeId });
-      this.#sendKey ??= sendKeyOf(broker);
-      const send = (broker as unknown as Record<symbol, (req: unknown) => Promise<Fetched>>)[this.#sendKey]!;
-      return send.call(broker, fetchRequest(topic, partition, offset, maxWaitTime));
+      return sendRequest<Fetched>(broker, fetchRequest(topic, partition, offset, maxWaitTime));
     };
     let part: Fetched;
     try {
