@@ -89,7 +89,9 @@ export class BrokerHealth {
       try {
         // Every call gets one real attempt, also when an outage already used up the bound: a
         // view that reconnects after the bound must be able to notice that the broker is back.
-        const value = await raceDeadline(op(), this.remainingMs() > 0 ? this.remainingMs() : MIN_ATTEMPT_MS, () => this.unavailable(operation));
+        // One ms more than what is left: a timer may fire when Date.now() still reads 1 ms short
+        // of it, and the error would then say the outage lasted less than its bound.
+        const value = await raceDeadline(op(), this.remainingMs() > 0 ? this.remainingMs() + 1 : MIN_ATTEMPT_MS, () => this.unavailable(operation));
         this.ok();
         return value;
       } catch (err) {
