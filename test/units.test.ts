@@ -12,6 +12,8 @@ import { tableWrites } from '../src/table/update.js';
 import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.js';
 import { crc32c, decodeRecordBatches, encodeRecordBatch, summarizeBatches } from '../src/kafka/record-batch.js';
 import { batchWrites } from '../src/table/update.js';
+import { InputQueue } from '../src/runtime/actor/input-queue.js';
+import { RecordKind, type WireRecord } from '../src/runtime/wire.js';
 import { createRequire } from 'node:module';
 
 test('co-partitioning plan: contiguous ranges in member order, every partition exactly once', (t) => {
@@ -162,6 +164,27 @@ test('record batches read in place: ranges, a cut-off last batch, compaction gap
   t.deepEqual(appended.map((r) => r.timestamp), [99_000, 99_000], 'LogAppendTime: the broker\'s time');
   const withHeaders = encodeRecordBatch([{ topic: 't', partition: 0, key: null, value: null, headers: { h: new TextEncoder().encode('x') } }]);
   t.is(text(decodeRecordBatches(withHeaders, 0, Infinity)[0]!.headers!['h']!), 'x');
+});
+
+test('an actor\'s input queue: decoded records and fetched batches in arrival order, read lazily, cleared with a count', (t) => {
+  const q = new InputQueue(3);
+  const wire = (offset: number): WireRecord => ({ kind: RecordKind.Input, topic: 'loop', partition: 3, offset, timestamp: 0, key: null, value: null, headers: undefined });
+  t.is(q.peek(), undefined);
+  q.pushBatches('in', concat(batchAt(10, ['a', 'b', 'c'], ['1', '2', '3']), batchAt(13, ['d'], ['4'])), 11, 14);
+  q.pushRecords([wire(7), wire(8)]);
+  q.pushRecords([]);
+  q.pushBatches('in', batchAt(14, ['e'], ['5'], { attributes: 0x08, maxTimestamp: 42 }), 14, Infinity);
+  t.is(q.peek()?.offset, 11, 'peek does not take');
+  const got: (string | number | null)[][] = [];
+  for (let r = q.take(); r; r = q.take()) got.push([r.topic, r.partition, r.offset, text(r.key), text(r.value), r.timestamp]);
+  t.deepEqual(got, [['in', 3, 11, 'b', '2', 1_001], ['in', 3, 12, 'c', '3', 1_002], ['in', 3, 13, 'd', '4', 1_000], ['loop', 3, 7, null, null, 0], ['loop', 3, 8, null, null, 0], ['in', 3, 14, 'e', '5', 42]]);
+  // A queue that never runs dry (a steady backlog) keeps only what it has not read.
+  for (let i = 0; i < 100; i++) {
+    q.pushBatches('in', batchAt(100 + 2 * i, ['x', 'y'], ['1', '2']), 0, Infinity);
+    t.is(q.take()?.offset, 100 + i);
+  }
+  t.is(q.clear(), 100, 'the records not taken');
+  t.is(q.take(), undefined);
 });
 
 test('batchWrites: the last value of every key, as a Map of all records would keep it (thousands of keys, null and empty keys, non-ASCII keys)', (t) => {

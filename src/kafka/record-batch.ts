@@ -251,40 +251,102 @@ export function summarizeBatches(bytes: Uint8Array, from: number, to: number): B
 }
 
 /**
- * Visits the data records with offsets in [from, to) of plain batches (see summarizeBatches), in
- * order, as positions in `bytes` (a length of -1: null), so that a caller keeping only some of
- * them allocates nothing for the others. `headersAt` is where the record's header count starts.
+ * Reads the data records with offsets in [from, to) of plain batches (see summarizeBatches), one
+ * at a time and in order, as positions in `bytes` (a length of -1: null). A caller that keeps only
+ * some records allocates nothing for the others, and one that reads as it goes (an actor's input
+ * queue) keeps only the record in hand alive: records decoded ahead of time would outlive young
+ * GC generations and make every scavenge copy them. `headersAt` is where the header count starts.
  */
+export class RecordReader {
+  offset = 0;
+  timestamp = 0;
+  keyAt = 0;
+  keyLength = -1;
+  valueAt = 0;
+  valueLength = -1;
+  headersAt = 0;
+  readonly #bytes: Uint8Array;
+  readonly #v: DataView;
+  readonly #from: number;
+  readonly #to: number;
+  readonly #c: Cursor;
+  /** End of the current batch (in bytes); the next batch starts there. */
+  #stop = 0;
+  /** Records of the current batch not read yet. */
+  #left = 0;
+  #base = 0;
+  #baseTimestamp = 0;
+  #appendTime = -1;
+
+  constructor(bytes: Uint8Array, from: number, to: number) {
+    this.#bytes = bytes;
+    this.#v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#from = from;
+    this.#to = to;
+    this.#c = new Cursor(bytes, 0);
+  }
+
+  /** Moves to the next record in range; false when there is none. */
+  next(): boolean {
+    const c = this.#c;
+    for (;;) {
+      while (this.#left > 0 && c.pos < this.#stop) {
+        this.#left--;
+        const length = c.varint();
+        const next = c.pos + length;
+        c.pos++; // record attributes: unused
+        const timestamp = this.#baseTimestamp + c.varint();
+        const offset = this.#base + c.varint();
+        if (offset >= this.#from && offset < this.#to) {
+          this.offset = offset;
+          this.timestamp = this.#appendTime >= 0 ? this.#appendTime : timestamp;
+          this.keyLength = c.varint();
+          this.keyAt = c.pos;
+          if (this.keyLength > 0) c.pos += this.keyLength;
+          this.valueLength = c.varint();
+          this.valueAt = c.pos;
+          if (this.valueLength > 0) c.pos += this.valueLength;
+          this.headersAt = c.pos;
+          c.pos = next;
+          return true;
+        }
+        c.pos = next;
+      }
+      if (!this.#nextBatch()) return false;
+    }
+  }
+
+  #nextBatch(): boolean {
+    const v = this.#v;
+    const size = this.#bytes.byteLength;
+    for (;;) {
+      const at = this.#stop;
+      // A fetch may end in a partial batch (cut at the size limit): it is read by the next fetch.
+      if (at + BATCH_HEADER > size) return false;
+      const stop = at + 12 + v.getInt32(at + 8);
+      if (stop > size) return false;
+      this.#stop = stop;
+      const attributes = v.getInt16(at + 21);
+      if (v.getInt8(at + 16) !== 2 || (attributes & COMPRESSION_MASK) !== 0) throw new Error('a compressed or pre-2 record batch reached RecordReader');
+      const base = int64(v, at);
+      if (attributes & CONTROL || base + v.getInt32(at + 23) < this.#from || base >= this.#to) continue;
+      this.#base = base;
+      this.#left = v.getInt32(at + 57);
+      this.#baseTimestamp = int64(v, at + 27);
+      this.#appendTime = attributes & LOG_APPEND_TIME ? int64(v, at + 35) : -1;
+      this.#c.pos = at + BATCH_HEADER;
+      return true;
+    }
+  }
+}
+
+/** Calls `each` for every record RecordReader reads, with its positions. */
 export function forEachRecord(
   bytes: Uint8Array, from: number, to: number,
   each: (offset: number, timestamp: number, keyAt: number, keyLength: number, valueAt: number, valueLength: number, headersAt: number) => void,
 ): void {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  forEachBatch(bytes, (at, base, attributes, magic, stop) => {
-    if (magic !== 2 || (attributes & COMPRESSION_MASK) !== 0) throw new Error('a compressed or pre-2 record batch reached forEachRecord');
-    if (attributes & CONTROL || base + v.getInt32(at + 23) < from || base >= to) return;
-    const n = v.getInt32(at + 57);
-    const baseTimestamp = int64(v, at + 27);
-    const appendTime = attributes & LOG_APPEND_TIME ? int64(v, at + 35) : -1;
-    const c = new Cursor(bytes, at + BATCH_HEADER);
-    for (let i = 0; i < n && c.pos < stop; i++) {
-      const length = c.varint();
-      const next = c.pos + length;
-      c.pos++; // record attributes: unused
-      const timestamp = baseTimestamp + c.varint();
-      const offset = base + c.varint();
-      if (offset >= from && offset < to) {
-        const keyLength = c.varint();
-        const keyAt = c.pos;
-        if (keyLength > 0) c.pos += keyLength;
-        const valueLength = c.varint();
-        const valueAt = c.pos;
-        if (valueLength > 0) c.pos += valueLength;
-        each(offset, appendTime >= 0 ? appendTime : timestamp, keyAt, keyLength, valueAt, valueLength, c.pos);
-      }
-      c.pos = next;
-    }
-  });
+  const r = new RecordReader(bytes, from, to);
+  while (r.next()) each(r.offset, r.timestamp, r.keyAt, r.keyLength, r.valueAt, r.valueLength, r.headersAt);
 }
 
 /** The headers of a record visited by forEachRecord (`headersAt`); the last of duplicate keys wins, as with kafkajs. */

@@ -10,13 +10,13 @@ import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, S
 import { openStore } from '../../storage/open.js';
 import { SharedTableStore } from '../../storage/shared-table.js';
 import { applyBatches, applyChangelog } from '../../table/update.js';
-import { bytesAt, forEachRecord, recordHeaders } from '../../kafka/record-batch.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
 import { decodeUtf8 } from '../../codec/utf8.js';
 import { assertNever, type ActorInit, type ActorToSupervisor, type DoneOffset, type SupervisorToActor } from '../protocol.js';
 import { BatchWriter, readBatch, RecordKind, type WireRecord } from '../wire.js';
 import { FailSignal, RecordContext, type ContextHost } from './context.js';
+import { InputQueue } from './input-queue.js';
 
 interface Handler {
   codec: Codec<unknown>;
@@ -84,8 +84,7 @@ export class PartitionActor implements ContextHost {
   #toApply = new Map<string, { value: Uint8Array | null; batch: number }>();
   #toApplyCheckpoint = -1;
   #applyQueued = false;
-  #queue: WireRecord[] = [];
-  #qpos = 0;
+  readonly #input: InputQueue;
   #draining: Promise<void> | undefined;
   #batch: OpenBatch;
   #nextBatch = 0;
@@ -105,6 +104,7 @@ export class PartitionActor implements ContextHost {
     this.#init = init;
     this.group = init.group;
     this.partition = init.partition;
+    this.#input = new InputQueue(init.partition);
     this.#life = new Lifecycle(`actor ${init.group}[${init.partition}]`, 'opening', ACTOR_TRANSITIONS);
     for (const e of graph.inputEdges) for (const t of e.topics) this.#handlers.set(t, { codec: e.codec, callback: e.callback });
     const loop = graph.loopEdge;
@@ -136,19 +136,6 @@ export class PartitionActor implements ContextHost {
     } catch (err) {
       this.#failWith(err);
     }
-  }
-
-  /** The input records of fetched record batches, as the actor queues them. */
-  #inputRecords(topic: string, bytes: Uint8Array, from: number, to: number): WireRecord[] {
-    const partition = this.partition;
-    const out: WireRecord[] = [];
-    forEachRecord(bytes, from, to, (offset, timestamp, keyAt, keyLength, valueAt, valueLength, headersAt) => {
-      out.push({
-        kind: RecordKind.Input, topic, partition, offset, timestamp,
-        key: bytesAt(bytes, keyAt, keyLength), value: bytesAt(bytes, valueAt, valueLength), headers: recordHeaders(bytes, headersAt),
-      });
-    });
-    return out;
   }
 
   #post(msg: ActorToSupervisor, transfer?: ArrayBuffer[]): void {
@@ -187,14 +174,8 @@ export class PartitionActor implements ContextHost {
       case 'records':
       case 'input-batches': {
         if (!this.#life.is('running', 'recovering')) return; // stopping: the records will be redelivered
-        const recs = m.kind === 'records' ? readBatch(m.buffer) : this.#inputRecords(m.topic, new Uint8Array(m.bytes), m.from, m.to);
-        // Drop the records already processed. Under a backlog new records arrive before the queue
-        // runs dry, and a queue reset only when empty would keep every record of the partition.
-        if (this.#qpos > 0) {
-          this.#queue = this.#qpos === this.#queue.length ? [] : this.#queue.slice(this.#qpos);
-          this.#qpos = 0;
-        }
-        for (const r of recs) this.#queue.push(r);
+        if (m.kind === 'records') this.#input.pushRecords(readBatch(m.buffer));
+        else this.#input.pushBatches(m.topic, new Uint8Array(m.bytes), m.from, m.to);
         this.#kick();
         return;
       }
@@ -251,11 +232,11 @@ export class PartitionActor implements ContextHost {
     let items = 0;
     for (;;) {
       if (!this.#life.is('running')) return;
-      const hasInput = this.#qpos < this.#queue.length;
+      const hasInput = this.#input.peek() !== undefined;
       const visit = this.#nextVisit();
       if (!hasInput && !visit) break;
       this.#visitTurn = !this.#visitTurn;
-      const rec = visit && (!hasInput || this.#visitTurn) ? this.#visitRecord(visit) : this.#queue[this.#qpos++]!;
+      const rec = visit && (!hasInput || this.#visitTurn) ? this.#visitRecord(visit) : this.#input.take()!;
       this.#current = rec;
       const mark = this.#batch.writer.mark();
       const tableMark = this.#batch.tableWrites.length;
@@ -445,9 +426,7 @@ export class PartitionActor implements ContextHost {
       this.#life.to('stopped');
     }
     for (const seq of [...this.#visits.keys()]) this.#endVisit(seq, true);
-    const dropped = this.#queue.length - this.#qpos;
-    this.#queue = [];
-    this.#qpos = 0;
+    const dropped = this.#input.clear();
     this.#post({ kind: 'stopped', seq, dropped });
   }
 

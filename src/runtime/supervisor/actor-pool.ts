@@ -112,7 +112,7 @@ export class ThreadPool implements ActorPool {
         const data: HostWorkerData = { v: PROTOCOL_VERSION, groupModule: this.#groupModule, hostId: i };
         // A smaller young generation than V8's default (16 MiB semi-spaces): actor threads
         // allocate short-lived records fast, and each full semi-space is resident memory.
-        const worker = new Worker(entry, { workerData: data, name: `partita-${this.#group}-${i}`, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+        const worker = new Worker(entry, { workerData: data, name: `partita-${this.#group}-${i}`, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
         const host: Host = { worker, partitions: new Set(), exited: false, loopDelay: null };
         this.#hosts.push(host);
         return new Promise<void>((resolve, reject) => {
