@@ -9,7 +9,7 @@
 // BENCH_DUMP=<dir> writes every partita run's callback progress samples there (for timeline analysis).
 // Flags: --runs N  --only a,b (scenario name prefixes)  --quick  --count-n N  --cpu-n N  --cpu-us U
 //        --keys K  --retries R (re-runs of a noisy run)  --idle-cap S (max wait for an idle machine)
-//        --flush-every N (Processor flushEvery, default 500)  --write / --no-write (RESULTS.md; default: write unless --quick or --only)
+//        --flush-every N (Processor flushEvery, default 1000)  --max-inflight N (Processor maxInflight, default 2000)  --write / --no-write (RESULTS.md; default: write unless --quick or --only)
 //
 // Method: one broker (KAFKA_BROKERS, or findOrStartBroker({ profile: 'bench' })). Per scenario one
 // input topic with 6 partitions is pre-filled with N string messages over K keys by an Emitter.
@@ -58,10 +58,11 @@ interface Options {
   idleCapS: number;
   write: boolean;
   flushEvery: number | undefined;
+  maxInflight: number | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 3, only: [], quick: false, countN: 100_000, cpuN: 20_000, cpuUs: 200, keys: 10_000, retries: 1, idleCapS: 30, write: true, flushEvery: undefined };
+  const o: Options = { runs: 3, only: [], quick: false, countN: 100_000, cpuN: 20_000, cpuUs: 200, keys: 10_000, retries: 1, idleCapS: 30, write: true, flushEvery: undefined, maxInflight: undefined };
   let writeSet: boolean | undefined;
   const num = (i: number, flag: string): number => {
     const v = Number(argv[i]);
@@ -81,6 +82,7 @@ function parseArgs(argv: string[]): Options {
       case '--retries': o.retries = Number(argv[++i]); break;
       case '--idle-cap': o.idleCapS = Number(argv[++i]); break;
       case '--flush-every': o.flushEvery = num(++i, a); break;
+      case '--max-inflight': o.maxInflight = num(++i, a); break;
       case '--write': writeSet = true; break;
       case '--no-write': writeSet = false; break;
       case '-h': case '--help':
@@ -241,6 +243,7 @@ async function runPartita(ctx: Ctx, topic: string, ends: number[], workers: numb
     logger: silent,
     commitIntervalMs: COMMIT_INTERVAL_MS,
     ...(ctx.opts.flushEvery !== undefined ? { flushEvery: ctx.opts.flushEvery } : {}),
+    ...(ctx.opts.maxInflight !== undefined ? { maxInflight: ctx.opts.maxInflight } : {}),
   });
   const committedSum = () => {
     let c = 0;
@@ -527,7 +530,7 @@ function report(ctx: Ctx, results: ScenarioResult[], info: { brokerSource: strin
   lines.push(
     `Config: ${PARTITIONS} partitions; ${o.keys} keys round-robin; string values 'click'; count N=${o.countN}, ${cpu} N=${o.cpuN}; ` +
       `${o.runs} run(s) per scenario (median, range min–max), fresh group + fresh LMDB dir per run; Processor defaults except ` +
-      `commitIntervalMs=${COMMIT_INTERVAL_MS} (default 500)${o.flushEvery !== undefined ? `, flushEvery=${o.flushEvery}` : ''} and a silent logger; CPU work = ${ctx.iters} iterations of an integer hash loop ` +
+      `commitIntervalMs=${COMMIT_INTERVAL_MS} (default 500)${o.flushEvery !== undefined ? `, flushEvery=${o.flushEvery}` : ''}${o.maxInflight !== undefined ? `, maxInflight=${o.maxInflight}` : ''} and a silent logger; CPU work = ${ctx.iters} iterations of an integer hash loop ` +
       `(${info.nsPerIter.toFixed(3)} ns/iter in a worker thread = ${o.cpuUs} µs; the same work with no Kafka: ${info.raw1.toFixed(3)} ns/iter in 1 thread, ${info.raw2.toFixed(3)} in each of 2 threads at once, 2-thread throughput ${info.rawScaling.toFixed(2)}× of 1 thread); clock from the first callback to the last one (processed) or to offsets committed for all N (committed), kafkajs loop from its group join to N counted; ` +
       `broker: ${info.brokerSource}. A run is noisy when other processes used > ${NOISE_LIMIT} core; noisy runs were re-run up to ${o.retries}×.`,
   );

@@ -44,7 +44,7 @@ export interface ProcessorOptions<G extends GraphType = GroupGraph> {
   logger?: Logger;
   /** Records held for one partition (fetched, in the actor, or processed with effects not yet acked) before it is paused (default 2000). */
   maxInflight?: number;
-  /** Records an actor processes before it hands its effects over (default 500). */
+  /** Records an actor processes before it hands its effects over (default 1000; a batch open for 200 ms goes out sooner). */
   flushEvery?: number;
   /** How often safe offsets are committed (default 500 ms). */
   commitIntervalMs?: number;
@@ -149,7 +149,7 @@ export class Processor<G extends GraphType = UntypedGraph> {
       logger: o.logger ?? defaultLogger('partita'),
       onRebalance: o.onRebalance,
       maxInflight: o.maxInflight ?? 2000,
-      flushEvery: o.flushEvery ?? 500,
+      flushEvery: o.flushEvery ?? 1000,
       commitIntervalMs: o.commitIntervalMs ?? 500,
       offsetsRefreshMs: o.offsetsRefreshMs ?? 2000,
       stopTimeoutMs: o.stopTimeoutMs ?? 30_000,

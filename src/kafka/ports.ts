@@ -52,9 +52,18 @@ export interface TopicOffset {
 
 // ---- producing ---------------------------------------------------------------------------
 
+/** Encoded record batches to produce: one per topic and partition (record-batch.ts's RecordBatchBuilder). */
+export type EncodedBatches = ReadonlyMap<string, ReadonlyMap<number, Uint8Array>>;
+
 export interface ProducerPort {
   /** Writes records (acks=all) and resolves once the broker acked all of them. Order per partition holds. */
   send(records: OutRecord[]): Promise<ProduceAck[]>;
+  /**
+   * Optional: writes record batches partita encoded (uncompressed, magic 2), as `send` would
+   * their records. Processors produce their effects through it when a port has it; without it,
+   * the batches are decoded again and go through `send`.
+   */
+  sendBatches?(batches: EncodedBatches): Promise<ProduceAck[]>;
   close(): Promise<void>;
 }
 

@@ -6,25 +6,50 @@ import type { OutRecord } from './ports.js';
 
 const CASTAGNOLI = 0x82f63b78;
 
-function crcTable(): Uint32Array {
-  const t = new Uint32Array(256);
+/**
+ * Slicing-by-8 tables: T[0] is the byte table, T[k][n] the CRC of n followed by k zero bytes.
+ * Int32Array, not Uint32Array: a table entry above 2^31 read from a Uint32Array is no int32,
+ * and V8's optimized code then deopts ("lost precision") on about every other call.
+ */
+function crcTables(): Int32Array[] {
+  const t0 = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? CASTAGNOLI ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
+    t0[n] = c;
   }
-  return t;
+  const tables = [t0];
+  for (let k = 1; k < 8; k++) {
+    const prev = tables[k - 1]!;
+    const t = new Int32Array(256);
+    for (let n = 0; n < 256; n++) t[n] = (prev[n]! >>> 8) ^ t0[prev[n]! & 0xff]!;
+    tables.push(t);
+  }
+  return tables;
 }
-const CRC_TABLE = crcTable();
+const [T0, T1, T2, T3, T4, T5, T6, T7] = crcTables() as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+
+/** CRC-32C of bytes [start, end) as a signed 32-bit int (the bits the batch header carries). */
+function crc32cBits(bytes: Uint8Array, start: number, end: number): number {
+  let crc = -1;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const a = crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    crc = T7[a & 0xff]! ^ T6[(a >>> 8) & 0xff]! ^ T5[(a >>> 16) & 0xff]! ^ T4[a >>> 24]!
+      ^ T3[bytes[i + 4]!]! ^ T2[bytes[i + 5]!]! ^ T1[bytes[i + 6]!]! ^ T0[bytes[i + 7]!]!;
+  }
+  for (; i < end; i++) crc = T0[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return crc ^ -1;
+}
 
 /** CRC-32C (Castagnoli), as the record batch header carries it. */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  return crc32cBits(bytes, start, end) >>> 0;
 }
 
 const utf8 = new TextEncoder();
+/** Bytes of a record batch's header, before its records. */
+const BATCH_HEADER = 61;
 
 /** Bytes of a zigzag varint (Kafka's varint and varlong; exact up to 2^53). */
 function varintSize(n: number): number {
@@ -37,97 +62,131 @@ function varintSize(n: number): number {
   return size;
 }
 
-class Writer {
-  readonly buf: Uint8Array;
-  readonly view: DataView;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+/** Writes `n` as a zigzag varint at `pos` of `buf`; returns the position after it. */
+function putVarint(buf: Uint8Array, pos: number, n: number): number {
+  let z = n >= 0 ? n * 2 : -n * 2 - 1;
+  while (z >= 128) {
+    buf[pos++] = (z % 128) | 128;
+    z = Math.floor(z / 128);
   }
-  varint(n: number): void {
-    let z = n >= 0 ? n * 2 : -n * 2 - 1;
-    while (z >= 128) {
-      this.buf[this.pos++] = (z % 128) | 128;
-      z = Math.floor(z / 128);
-    }
-    this.buf[this.pos++] = z;
-  }
-  bytes(b: Uint8Array | null): void {
-    if (b === null) return this.varint(-1);
-    this.varint(b.byteLength);
-    this.buf.set(b, this.pos);
-    this.pos += b.byteLength;
-  }
+  buf[pos++] = z;
+  return pos;
 }
 
-interface Sized {
-  /** Size of the record body (after its length varint). */
-  body: number;
-  /** Header keys (encoded) and values, read once for sizing and writing. */
-  headers: [Uint8Array, Uint8Array][] | undefined;
+/** Copies `length` bytes of `src` from `at` to `pos` of `buf`; short ones byte by byte (no view object). */
+function putBytes(buf: Uint8Array, pos: number, src: Uint8Array, at: number, length: number): number {
+  if (length < 32) for (let i = 0; i < length; i++) buf[pos + i] = src[at + i]!;
+  else buf.set(src.subarray(at, at + length), pos);
+  return pos + length;
 }
+
+/** Header keys (UTF-8) and values of one record, as a record batch carries them. */
+export type HeaderPairs = readonly (readonly [Uint8Array, Uint8Array])[];
+
+export const headerPairs = (headers: Record<string, Uint8Array>): HeaderPairs => Object.entries(headers).map(([k, v]) => [utf8.encode(k), v] as const);
 
 /**
- * One record batch (no compression, CreateTime, not transactional, no producer id) holding
- * `records` in order, as the bytes a produce request carries for one partition.
+ * Builds one record batch (no compression, CreateTime, not transactional, no producer id), a
+ * record at a time, as the bytes a produce request carries for one partition. Keys and values
+ * are copied from wherever they lie (`src` at `at`; a length of -1: null), so a caller reading
+ * packed records makes no object per record.
  */
-export function encodeRecordBatch(records: readonly OutRecord[], now = Date.now()): Uint8Array {
-  const n = records.length;
-  let baseTimestamp = records[0]?.timestamp ?? now;
-  let maxTimestamp = baseTimestamp;
-  const sized: Sized[] = new Array(n);
-  let total = 61; // the batch header
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    const ts = r.timestamp ?? now;
-    if (i === 0) baseTimestamp = maxTimestamp = ts;
-    else if (ts > maxTimestamp) maxTimestamp = ts;
-    let body = 1 + varintSize(ts - baseTimestamp) + varintSize(i);
-    body += r.key === null ? 1 : varintSize(r.key.byteLength) + r.key.byteLength;
-    body += r.value === null ? 1 : varintSize(r.value.byteLength) + r.value.byteLength;
-    let headers: [Uint8Array, Uint8Array][] | undefined;
-    if (r.headers) {
-      headers = Object.entries(r.headers).map(([k, v]): [Uint8Array, Uint8Array] => [utf8.encode(k), v]);
-      for (const [k, v] of headers) body += varintSize(k.byteLength) + k.byteLength + varintSize(v.byteLength) + v.byteLength;
-    }
+export class RecordBatchBuilder {
+  #buf: Uint8Array;
+  #pos = BATCH_HEADER;
+  #count = 0;
+  #base = 0;
+  #max = 0;
+
+  constructor(initialBytes = 1024) {
+    this.#buf = new Uint8Array(Math.max(initialBytes, 256));
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  get byteLength(): number {
+    return this.#pos;
+  }
+
+  add(
+    timestamp: number,
+    keySrc: Uint8Array | null, keyAt: number, keyLength: number,
+    valueSrc: Uint8Array | null, valueAt: number, valueLength: number,
+    headers?: HeaderPairs,
+  ): void {
+    if (this.#count === 0) this.#base = this.#max = timestamp;
+    else if (timestamp > this.#max) this.#max = timestamp;
+    const tsDelta = timestamp - this.#base;
+    let body = 1 + varintSize(tsDelta) + varintSize(this.#count);
+    body += keyLength < 0 ? 1 : varintSize(keyLength) + keyLength;
+    body += valueLength < 0 ? 1 : varintSize(valueLength) + valueLength;
     body += varintSize(headers?.length ?? 0);
-    sized[i] = { body, headers };
-    total += varintSize(body) + body;
-  }
-  const w = new Writer(total);
-  const v = w.view;
-  v.setBigInt64(0, 0n); // base offset: the broker assigns offsets
-  v.setInt32(8, total - 12); // batch length: everything after this field
-  v.setInt32(12, -1); // partition leader epoch: none (set by the broker)
-  v.setInt8(16, 2); // magic
-  // 17..20: CRC, below
-  v.setInt16(21, 0); // attributes
-  v.setInt32(23, n - 1); // last offset delta
-  v.setBigInt64(27, BigInt(baseTimestamp));
-  v.setBigInt64(35, BigInt(maxTimestamp));
-  v.setBigInt64(43, -1n); // producer id
-  v.setInt16(51, -1); // producer epoch
-  v.setInt32(53, -1); // base sequence
-  v.setInt32(57, n);
-  w.pos = 61;
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    const s = sized[i]!;
-    w.varint(s.body);
-    w.buf[w.pos++] = 0; // record attributes
-    w.varint((r.timestamp ?? now) - baseTimestamp);
-    w.varint(i);
-    w.bytes(r.key);
-    w.bytes(r.value);
-    w.varint(s.headers?.length ?? 0);
-    for (const [k, v] of s.headers ?? []) {
-      w.bytes(k);
-      w.bytes(v);
+    if (headers) for (const [k, v] of headers) body += varintSize(k.byteLength) + k.byteLength + varintSize(v.byteLength) + v.byteLength;
+    this.#ensure(5 + body); // a body length's varint takes at most 5 bytes
+    const buf = this.#buf;
+    let pos = putVarint(buf, this.#pos, body);
+    buf[pos++] = 0; // record attributes
+    pos = putVarint(buf, pos, tsDelta);
+    pos = putVarint(buf, pos, this.#count);
+    pos = putVarint(buf, pos, keyLength);
+    if (keyLength > 0) pos = putBytes(buf, pos, keySrc!, keyAt, keyLength);
+    pos = putVarint(buf, pos, valueLength);
+    if (valueLength > 0) pos = putBytes(buf, pos, valueSrc!, valueAt, valueLength);
+    pos = putVarint(buf, pos, headers?.length ?? 0);
+    if (headers) {
+      for (const [k, v] of headers) {
+        pos = putBytes(buf, putVarint(buf, pos, k.byteLength), k, 0, k.byteLength);
+        pos = putBytes(buf, putVarint(buf, pos, v.byteLength), v, 0, v.byteLength);
+      }
     }
+    this.#pos = pos;
+    this.#count++;
   }
-  v.setUint32(17, crc32c(w.buf, 21, total));
-  return w.buf;
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.byteLength) return;
+    let size = this.#buf.byteLength * 2;
+    while (size < this.#pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+  }
+
+  /** The batch: header, CRC and records (a view of the builder's buffer). */
+  finish(now = Date.now()): Uint8Array {
+    const total = this.#pos;
+    const n = this.#count;
+    const base = n === 0 ? now : this.#base;
+    const v = new DataView(this.#buf.buffer, 0, total);
+    v.setBigInt64(0, 0n); // base offset: the broker assigns offsets
+    v.setInt32(8, total - 12); // batch length: everything after this field
+    v.setInt32(12, -1); // partition leader epoch: none (set by the broker)
+    v.setInt8(16, 2); // magic
+    // 17..20: CRC, below
+    v.setInt16(21, 0); // attributes
+    v.setInt32(23, n - 1); // last offset delta
+    v.setBigInt64(27, BigInt(base));
+    v.setBigInt64(35, BigInt(n === 0 ? now : this.#max));
+    v.setBigInt64(43, -1n); // producer id
+    v.setInt16(51, -1); // producer epoch
+    v.setInt32(53, -1); // base sequence
+    v.setInt32(57, n);
+    v.setInt32(17, crc32cBits(this.#buf, 21, total));
+    return this.#buf.subarray(0, total);
+  }
+}
+
+/** One record batch holding `records` in order (see RecordBatchBuilder). */
+export function encodeRecordBatch(records: readonly OutRecord[], now = Date.now()): Uint8Array {
+  let size = BATCH_HEADER;
+  for (const r of records) size += 24 + (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+  const b = new RecordBatchBuilder(size);
+  for (const r of records) {
+    b.add(r.timestamp ?? now, r.key, 0, r.key ? r.key.byteLength : -1, r.value, 0, r.value ? r.value.byteLength : -1, r.headers ? headerPairs(r.headers) : undefined);
+  }
+  return b.finish(now);
 }
 
 // ---- reading ------------------------------------------------------------------------------
@@ -135,7 +194,6 @@ export function encodeRecordBatch(records: readonly OutRecord[], now = Date.now(
 // into the fetched bytes. kafkajs decodes every record into objects with a Long offset, a Long
 // timestamp and Buffer copies; for changelog recovery that was most of the main thread.
 
-const BATCH_HEADER = 61;
 const COMPRESSION_MASK = 0x07;
 const LOG_APPEND_TIME = 0x08;
 const CONTROL = 0x20;

@@ -121,48 +121,110 @@ export class BatchWriter {
   }
 }
 
+/**
+ * Reads a packed batch a record at a time, as positions in it (a length of -1: null), so a
+ * caller re-encoding the records (the effects producer) makes no object per record.
+ */
+export class WireReader {
+  readonly bytes: Uint8Array;
+  readonly topics: string[] = [];
+  readonly count: number;
+  kind = RecordKind.Input;
+  /** Index into `topics`. */
+  topic = 0;
+  partition = -1;
+  offset = -1;
+  timestamp = 0;
+  keyAt = 0;
+  keyLength = -1;
+  valueAt = 0;
+  valueLength = -1;
+  headerCount = 0;
+  /** Bytes the record's headers take in the packed batch. */
+  headerBytes = 0;
+  #headersAt = 0;
+  #dv: DataView;
+  #p: number;
+  #read = 0;
+
+  constructor(buffer: ArrayBuffer) {
+    const u8 = (this.bytes = new Uint8Array(buffer));
+    const dv = (this.#dv = new DataView(buffer));
+    if (buffer.byteLength < 10 || dv.getUint32(0, true) !== MAGIC) throw new ProtocolError('record batch has a bad header');
+    const nTopics = dv.getUint16(4, true);
+    let p = 6;
+    for (let i = 0; i < nTopics; i++) {
+      const len = dv.getUint16(p, true);
+      this.topics.push(utf8d.decode(u8.subarray(p + 2, p + 2 + len)));
+      p += 2 + len;
+    }
+    this.count = dv.getUint32(p, true);
+    this.#p = p + 4;
+  }
+
+  /** Moves to the next record; false after the last (then checks that nothing trails). */
+  next(): boolean {
+    const dv = this.#dv;
+    if (this.#read === this.count) {
+      if (this.#p !== this.bytes.byteLength) throw new ProtocolError(`record batch has ${this.bytes.byteLength - this.#p} trailing bytes`);
+      return false;
+    }
+    this.#read++;
+    let p = this.#p;
+    this.kind = dv.getUint8(p) as RecordKind;
+    this.topic = dv.getUint16(p + 1, true);
+    this.partition = dv.getInt32(p + 3, true);
+    this.offset = dv.getFloat64(p + 7, true);
+    this.timestamp = dv.getFloat64(p + 15, true);
+    p += 23;
+    this.keyLength = dv.getInt32(p, true);
+    this.keyAt = p + 4;
+    p = this.keyAt + Math.max(0, this.keyLength);
+    this.valueLength = dv.getInt32(p, true);
+    this.valueAt = p + 4;
+    p = this.valueAt + Math.max(0, this.valueLength);
+    this.headerCount = dv.getUint16(p, true);
+    p += 2;
+    this.#headersAt = p;
+    for (let h = 0; h < 2 * this.headerCount; h++) p += 4 + Math.max(0, dv.getInt32(p, true));
+    this.headerBytes = p - this.#headersAt;
+    this.#p = p;
+    return true;
+  }
+
+  /** The key and value of the record in hand as views (null for -1). */
+  key(): Uint8Array | null {
+    return this.keyLength < 0 ? null : this.bytes.subarray(this.keyAt, this.keyAt + this.keyLength);
+  }
+
+  value(): Uint8Array | null {
+    return this.valueLength < 0 ? null : this.bytes.subarray(this.valueAt, this.valueAt + this.valueLength);
+  }
+
+  /** The headers of the record in hand as (UTF-8 key, value) pairs; undefined when it has none. */
+  headerPairs(): [Uint8Array, Uint8Array][] | undefined {
+    if (this.headerCount === 0) return undefined;
+    const out: [Uint8Array, Uint8Array][] = [];
+    let p = this.#headersAt;
+    const take = (): Uint8Array => {
+      const len = Math.max(0, this.#dv.getInt32(p, true));
+      const b = this.bytes.subarray(p + 4, p + 4 + len);
+      p += 4 + len;
+      return b;
+    };
+    for (let h = 0; h < this.headerCount; h++) out.push([take(), take()]);
+    return out;
+  }
+}
+
 /** Reads a packed batch; keys, values and header values are views into the buffer. */
 export function readBatch(buffer: ArrayBuffer): WireRecord[] {
-  const u8 = new Uint8Array(buffer);
-  const dv = new DataView(buffer);
-  if (buffer.byteLength < 10 || dv.getUint32(0, true) !== MAGIC) throw new ProtocolError('record batch has a bad header');
-  const nTopics = dv.getUint16(4, true);
-  const topics: string[] = [];
-  let p = 6;
-  for (let i = 0; i < nTopics; i++) {
-    const len = dv.getUint16(p, true);
-    topics.push(utf8d.decode(u8.subarray(p + 2, p + 2 + len)));
-    p += 2 + len;
-  }
-  const count = dv.getUint32(p, true);
-  p += 4;
-  const bytes = (): Uint8Array | null => {
-    const len = dv.getInt32(p, true);
-    p += 4;
-    if (len < 0) return null;
-    const out = u8.subarray(p, p + len);
-    p += len;
-    return out;
-  };
-  const out: WireRecord[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const kind = dv.getUint8(p) as RecordKind;
-    const topic = topics[dv.getUint16(p + 1, true)]!;
-    const partition = dv.getInt32(p + 3, true);
-    const offset = dv.getFloat64(p + 7, true);
-    const timestamp = dv.getFloat64(p + 15, true);
-    p += 23;
-    const key = bytes();
-    const value = bytes();
-    const nh = dv.getUint16(p, true);
-    p += 2;
+  const r = new WireReader(buffer);
+  const out: WireRecord[] = new Array(r.count);
+  for (let i = 0; r.next(); i++) {
     let headers: Headers | undefined;
-    for (let h = 0; h < nh; h++) {
-      const k = utf8d.decode(bytes()!);
-      (headers ??= {})[k] = bytes() ?? new Uint8Array(0);
-    }
-    out[i] = { kind, topic, partition, offset, timestamp, key, value, headers };
+    for (const [k, v] of r.headerPairs() ?? []) (headers ??= {})[utf8d.decode(k)] = v;
+    out[i] = { kind: r.kind, topic: r.topics[r.topic]!, partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key(), value: r.value(), headers };
   }
-  if (p !== buffer.byteLength) throw new ProtocolError(`record batch has ${buffer.byteLength - p} trailing bytes`);
   return out;
 }

@@ -3,7 +3,7 @@
 // partition's records go as one record batch built in a single pass (record-batch.ts); kafkajs's
 // own producer spent more of the main thread encoding them than the rest of partita together.
 import type { BrokerHealth } from '../broker-health.js';
-import type { OutRecord, ProduceAck, ProducerPort } from '../ports.js';
+import type { EncodedBatches, OutRecord, ProduceAck, ProducerPort } from '../ports.js';
 import { encodeRecordBatch } from '../record-batch.js';
 import { clusterOf, isRetriable, kafkajsModule, newEncoder, RetriableKafkaError, sendRequest, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
@@ -19,7 +19,7 @@ interface ProduceResponse {
 }
 
 interface PendingSend {
-  batches: Map<string, Map<number, Uint8Array>>;
+  batches: EncodedBatches;
   resolve(acks: ProduceAck[]): void;
   reject(err: unknown): void;
 }
@@ -30,7 +30,7 @@ const MAX_MERGED_BYTES = 4 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** A Produce v3 request of ready record batches, per topic and partition. */
-function produceRequest(batches: Map<string, Map<number, Uint8Array>>) {
+function produceRequest(batches: EncodedBatches) {
   return {
     request: {
       apiKey: PRODUCE_API_KEY,
@@ -102,6 +102,10 @@ export class KafkajsProducerPort implements ProducerPort {
       for (const [p, list] of byPartition) m.set(p, encodeRecordBatch(list, now));
       batches.set(topic, m);
     }
+    return this.sendBatches(batches);
+  }
+
+  sendBatches(batches: EncodedBatches): Promise<ProduceAck[]> {
     return this.#health.call('produce', async () => {
       await this.#connect(batches.keys());
       return this.#submit(batches);
@@ -115,7 +119,7 @@ export class KafkajsProducerPort implements ProducerPort {
    * decode); an idle producer sends at once. Sends go out in the order they came, and two
    * sends to the same partition never share a request, so each partition's order holds.
    */
-  #submit(batches: Map<string, Map<number, Uint8Array>>): Promise<ProduceAck[]> {
+  #submit(batches: EncodedBatches): Promise<ProduceAck[]> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ batches, resolve, reject });
       if (!this.#flushing) void this.#flush();
@@ -154,7 +158,7 @@ export class KafkajsProducerPort implements ProducerPort {
     }
   }
 
-  async #sendToLeaders(batches: Map<string, Map<number, Uint8Array>>): Promise<ProduceAck[]> {
+  async #sendToLeaders(batches: EncodedBatches): Promise<ProduceAck[]> {
     // One request per leader broker, all in flight at once.
     const perBroker = new Map<string, Map<string, Map<number, Uint8Array>>>();
     for (const [topic, parts] of batches) {

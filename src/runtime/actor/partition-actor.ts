@@ -57,6 +57,8 @@ interface Visit {
 
 /** lmdb-js refuses longer keys; checked before the write reaches the changelog. */
 const MAX_TABLE_KEY_BYTES = 1978;
+/** An effect batch open this long is handed over at the next record, however few it holds. */
+const FLUSH_AFTER_MS = 200;
 const keyString = (k: Uint8Array | null): string => (k === null ? '' : decodeUtf8(k, false));
 
 export class PartitionActor implements ContextHost {
@@ -229,6 +231,7 @@ export class PartitionActor implements ContextHost {
   async #drain(): Promise<void> {
     const flushEvery = this.#init.flushEvery;
     let slice = performance.now();
+    let batchAt = slice;
     let items = 0;
     for (;;) {
       if (!this.#life.is('running')) return;
@@ -266,15 +269,19 @@ export class PartitionActor implements ContextHost {
       } else {
         this.#batch.visits.set(visit!.seq, (this.#batch.visits.get(visit!.seq) ?? 0) + 1);
       }
-      // Hand effects over every `flushEvery` records; yield at least every 20 ms so other actors
-      // of this thread (and, with workers: 0, the consumer) are not starved by slow callbacks.
-      // Yielding does not flush: more, smaller effect batches cost the main thread per batch.
-      const full = ++items >= flushEvery;
+      // Hand effects over every `flushEvery` records, or once a batch has been open for
+      // FLUSH_AFTER_MS (slow callbacks: their effects and offsets should not wait for a full
+      // batch); yield at least every 20 ms so other actors of this thread (and, with workers: 0,
+      // the consumer) are not starved. Yielding alone does not flush: more, smaller effect
+      // batches cost the main thread per batch.
+      const now = performance.now();
+      const full = ++items >= flushEvery || now - batchAt >= FLUSH_AFTER_MS;
       if (full) {
         this.#flush();
         items = 0;
+        batchAt = now;
       }
-      if (full || performance.now() - slice > 20) {
+      if (full || now - slice > 20) {
         await new Promise<void>((r) => setImmediate(r));
         slice = performance.now();
       }

@@ -4,9 +4,10 @@
 // failed batch's before them) be committed.
 import { BrokerUnavailableError, ProduceError } from '../../errors.js';
 import type { Hasher } from '../../hashers.js';
-import type { OutRecord, ProducerPort } from '../../kafka/ports.js';
+import type { EncodedBatches, OutRecord, ProduceAck, ProducerPort } from '../../kafka/ports.js';
+import { decodeRecordBatches, RecordBatchBuilder } from '../../kafka/record-batch.js';
 import type { DoneOffset } from '../protocol.js';
-import { readBatch } from '../wire.js';
+import { WireReader } from '../wire.js';
 
 export interface EffectsDeps {
   group: string;
@@ -84,37 +85,58 @@ export class EffectsProducer {
   /** Produces the batches' records in order; per batch, its last changelog offset and its records per topic. */
   async #produce(group: Queued[]): Promise<{ changelogOffset: number | null; produced: Map<string, number> }[] | undefined> {
     const { tableTopic, partition } = this.#d;
-    const out: OutRecord[] = [];
-    // The batch each changelog record belongs to, in order.
-    const tableOwner: number[] = [];
     const results = group.map(() => ({ changelogOffset: null as number | null, produced: new Map<string, number>() }));
+    const topics = new Set<string>();
+    let records = 0;
     try {
+      // The packed effects go straight into one record batch per topic and partition, with no
+      // object per record; requests stay under MAX_REQUEST_BYTES, in order.
+      const requests: Request[] = [];
+      let req = new Request();
+      // The batch each changelog record belongs to, in order.
+      const tableOwner: number[] = [];
       group.forEach((q, i) => {
-        for (const r of readBatch(q.buffer)) {
-          const o: OutRecord = {
-            topic: r.topic,
-            partition: r.partition >= 0 ? r.partition : this.#d.hasher(r.key ?? EMPTY_KEY, this.#d.partitionsOf(r.topic)),
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
-            timestamp: r.timestamp,
-          };
-          out.push(o);
-          if (o.topic === tableTopic && o.partition === partition) tableOwner.push(i);
-          const produced = results[i]!.produced;
-          produced.set(o.topic, (produced.get(o.topic) ?? 0) + 1);
+        const r = new WireReader(q.buffer);
+        const perTopic = new Array<number>(r.topics.length).fill(0);
+        const partitions = new Array<number>(r.topics.length).fill(0);
+        while (r.next()) {
+          const topic = r.topics[r.topic]!;
+          let p = r.partition;
+          if (p < 0) {
+            let n = partitions[r.topic]!;
+            if (n === 0) partitions[r.topic] = n = this.#d.partitionsOf(topic);
+            p = this.#d.hasher(r.key() ?? EMPTY_KEY, n);
+          }
+          const size = 64 + Math.max(0, r.keyLength) + Math.max(0, r.valueLength) + r.headerBytes;
+          if (req.bytes > 0 && req.bytes + size > MAX_REQUEST_BYTES) {
+            requests.push(req);
+            req = new Request();
+          }
+          req.bytes += size;
+          req.batch(topic, p).add(r.timestamp, r.bytes, r.keyAt, r.keyLength, r.bytes, r.valueAt, r.valueLength, r.headerPairs());
+          if (topic === tableTopic && p === partition) {
+            tableOwner.push(i);
+            req.tableRecords++;
+          }
+          perTopic[r.topic]!++;
+          records++;
         }
+        r.topics.forEach((t, k) => {
+          topics.add(t);
+          if (perTopic[k]! > 0) results[i]!.produced.set(t, perTopic[k]!);
+        });
       });
-      // Chunks go out one after the other, so order per partition holds; each chunk's ack
+      if (req.bytes > 0) requests.push(req);
+      // Requests go out one after the other, so order per partition holds; each one's ack
       // gives the offsets of its changelog records.
       let t = 0;
-      for (const chunk of chunks(out, tableTopic, partition)) {
-        const acks = await this.#d.producer.send(chunk.records);
-        if (chunk.tableRecords > 0) {
+      for (const request of requests) {
+        const acks = await sendEncoded(this.#d.producer, request.finish());
+        if (request.tableRecords > 0) {
           const ack = acks.find((a) => a.topic === tableTopic && a.partition === partition);
           if (!ack) throw new Error('the broker acked no changelog offset');
-          for (let j = 0; j < chunk.tableRecords; j++) results[tableOwner[t + j]!]!.changelogOffset = ack.baseOffset + j;
-          t += chunk.tableRecords;
+          for (let j = 0; j < request.tableRecords; j++) results[tableOwner[t + j]!]!.changelogOffset = ack.baseOffset + j;
+          t += request.tableRecords;
         }
       }
       group.forEach((q, i) => {
@@ -123,33 +145,58 @@ export class EffectsProducer {
       return results;
     } catch (err) {
       this.#failed = true;
-      const topics = [...new Set(out.map((o) => o.topic))].join(', ') || tableTopic;
+      const names = [...topics].join(', ') || tableTopic;
       const first = group.flatMap((q) => q.done).map((d) => `${d.topic}@${d.offset}`).join(', ') || 'none';
-      this.#d.fail(err instanceof BrokerUnavailableError ? err : new ProduceError(topics,
-        `group '${this.#d.group}' partition ${partition}: producing ${out.length} records to ${topics} failed; inputs up to ${first} stay uncommitted: ${(err as Error).message}`,
+      this.#d.fail(err instanceof BrokerUnavailableError ? err : new ProduceError(names,
+        `group '${this.#d.group}' partition ${partition}: producing ${records} records to ${names} failed; inputs up to ${first} stay uncommitted: ${(err as Error).message}`,
         { cause: err }));
       return undefined;
     }
   }
 }
 
-/** Splits records into produce requests of bounded size, keeping their order. */
-function* chunks(records: OutRecord[], tableTopic: string, partition: number): Generator<{ records: OutRecord[]; tableRecords: number }> {
-  let cur: OutRecord[] = [];
-  let bytes = 0;
-  let table = 0;
-  for (const r of records) {
-    let size = 64 + (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
-    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += k.length + v.byteLength + 8;
-    if (cur.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
-      yield { records: cur, tableRecords: table };
-      cur = [];
-      bytes = 0;
-      table = 0;
-    }
-    cur.push(r);
-    bytes += size;
-    if (r.topic === tableTopic && r.partition === partition) table++;
+/** One produce request being built: a record batch per topic and partition. */
+class Request {
+  readonly #batches = new Map<string, Map<number, RecordBatchBuilder>>();
+  /** Estimated size, for the request bound. */
+  bytes = 0;
+  /** Records of the actor's own changelog partition. */
+  tableRecords = 0;
+
+  #lastTopic = '';
+  #lastPartition = -1;
+  #last: RecordBatchBuilder | undefined;
+
+  batch(topic: string, partition: number): RecordBatchBuilder {
+    // Runs of records to one partition (an actor's changelog) skip the lookups.
+    if (this.#last && topic === this.#lastTopic && partition === this.#lastPartition) return this.#last;
+    this.#lastTopic = topic;
+    this.#lastPartition = partition;
+    return (this.#last = this.#lookup(topic, partition));
   }
-  if (cur.length > 0) yield { records: cur, tableRecords: table };
+
+  #lookup(topic: string, partition: number): RecordBatchBuilder {
+    let m = this.#batches.get(topic);
+    if (!m) this.#batches.set(topic, (m = new Map()));
+    let b = m.get(partition);
+    if (!b) m.set(partition, (b = new RecordBatchBuilder(16 * 1024)));
+    return b;
+  }
+
+  finish(): EncodedBatches {
+    const now = Date.now();
+    return new Map([...this.#batches].map(([t, m]) => [t, new Map([...m].map(([p, b]) => [p, b.finish(now)]))]));
+  }
+}
+
+/** Through the port's sendBatches, or (a port without it, as the tester's) decoded into records again. */
+function sendEncoded(producer: ProducerPort, batches: EncodedBatches): Promise<ProduceAck[]> {
+  if (producer.sendBatches) return producer.sendBatches(batches);
+  const records: OutRecord[] = [];
+  for (const [topic, parts] of batches) {
+    for (const [partition, bytes] of parts) {
+      for (const r of decodeRecordBatches(bytes, 0, Number.POSITIVE_INFINITY)) records.push({ topic, partition, key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
+    }
+  }
+  return producer.send(records);
 }
