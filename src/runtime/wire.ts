@@ -90,6 +90,18 @@ export class BatchWriter {
     this.#count++;
   }
 
+  /** Empties the writer for the next batch, keeping its buffer (unless one batch made it large). */
+  reset(): this {
+    if (this.#buf.byteLength > 1024 * 1024) {
+      this.#buf = new Uint8Array(64 * 1024);
+      this.#view = new DataView(this.#buf.buffer);
+    }
+    this.#pos = 0;
+    this.#count = 0;
+    this.#topics.clear();
+    return this;
+  }
+
   /** Where the writer stands, to undo the records added after it. */
   mark(): { pos: number; count: number } {
     return { pos: this.#pos, count: this.#count };

@@ -28,10 +28,10 @@ export class RecordContext implements Context {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
-  readonly timestamp: Date;
   readonly headers: Readonly<Headers>;
   readonly #host: ContextHost;
   readonly #ts: number;
+  #date: Date | undefined;
 
   constructor(host: ContextHost, key: string, rec: WireRecord) {
     this.#host = host;
@@ -41,8 +41,12 @@ export class RecordContext implements Context {
     this.topic = rec.topic;
     this.offset = rec.offset;
     this.#ts = rec.timestamp;
-    this.timestamp = new Date(rec.timestamp);
     this.headers = rec.headers ?? EMPTY;
+  }
+
+  /** Made on first use: most callbacks never read it, and a Date per record shows in the profile. */
+  get timestamp(): Date {
+    return (this.#date ??= new Date(this.#ts));
   }
 
   value(): any {

@@ -88,6 +88,8 @@ export class PartitionActor implements ContextHost {
   #applyQueued = false;
   readonly #input: InputQueue;
   #draining: Promise<void> | undefined;
+  /** One writer for every batch: finish() copies out, so the buffer is reused, not regrown per batch. */
+  readonly #writer = new BatchWriter(16 * 1024);
   #batch: OpenBatch;
   #nextBatch = 0;
   #applying: Promise<void> = Promise.resolve();
@@ -220,7 +222,7 @@ export class PartitionActor implements ContextHost {
   }
 
   #newBatch(): OpenBatch {
-    return { id: this.#nextBatch++, writer: new BatchWriter(16 * 1024), tableWrites: [], done: new Map(), records: 0, holds: 0, visits: new Map() };
+    return { id: this.#nextBatch++, writer: this.#writer.reset(), tableWrites: [], done: new Map(), records: 0, holds: 0, visits: new Map() };
   }
 
   #kick(): void {
@@ -290,6 +292,7 @@ export class PartitionActor implements ContextHost {
   }
 
   #nextVisit(): Visit | undefined {
+    if (this.#visits.size === 0) return undefined;
     for (const v of this.#visits.values()) if (v.next < v.keys.length) return v;
     return undefined;
   }
@@ -366,9 +369,9 @@ export class PartitionActor implements ContextHost {
   #flush(): void {
     const b = this.#batch;
     if (b.records === 0 && b.writer.count === 0 && b.holds === 0 && b.visits.size === 0) return;
+    const buffer = b.writer.finish(); // before the next batch resets the writer
     this.#batch = this.#newBatch();
     this.#sent.set(b.id, { tableWrites: b.tableWrites, holds: b.holds, visits: b.visits });
-    const buffer = b.writer.finish();
     this.#post(
       {
         kind: 'effects',
@@ -488,7 +491,7 @@ export class PartitionActor implements ContextHost {
     const b = this.#batch;
     this.#overlay.set(key, { value: bytes, batch: b.id });
     b.tableWrites.push([key, bytes]);
-    b.writer.add({ kind: RecordKind.Table, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: ts, key: kb, value: bytes, headers: mergeHeaders(options?.headers) });
+    b.writer.add({ kind: RecordKind.Table, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: ts, key: kb, value: bytes, headers: options?.headers ? mergeHeaders(options.headers) : undefined });
   }
 
   emit(topic: string, key: string, value: unknown, ts: number, options?: EmitOptions): void {
