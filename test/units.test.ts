@@ -207,3 +207,68 @@ test('batchWrites: the last value of every key, as a Map of all records would ke
   t.deepEqual(got, [...expected].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   t.deepEqual([...batchWrites(bytes, 2500, 2600)].length, new Set(records.slice(2500, 2600).map((r) => (r.key === null ? '' : new TextDecoder().decode(r.key)))).size, 'only the records in range');
 });
+
+test('effects producer: packed effects become one record batch per partition, requests stay bounded and ordered, each batch gets its last changelog offset', async (t) => {
+  const { EffectsProducer } = await import('../src/runtime/supervisor/effects-producer.js');
+  const { BatchWriter, RecordKind } = await import('../src/runtime/wire.js');
+  const { hashers } = await import('../src/hashers.js');
+  const enc = new TextEncoder();
+  // Three actor batches of 400 table writes (3 KiB values: a batch is more than one 900 KiB request)
+  // and 100 keyed emits with a header; batch 2 writes no table record.
+  const batches = [0, 1, 2].map((b) => {
+    const w = new BatchWriter(1024);
+    for (let i = 0; i < 400 && b !== 2; i++) w.add({ kind: RecordKind.Table, topic: 'g-table', partition: 3, offset: -1, timestamp: 1_000 + i, key: enc.encode(`k${i}`), value: new Uint8Array(3072).fill(b), headers: undefined });
+    for (let i = 0; i < 100; i++) w.add({ kind: RecordKind.Emit, topic: 'out', partition: -1, offset: -1, timestamp: 2_000 + i, key: enc.encode(`e${b}-${i}`), value: enc.encode(`v${i}`), headers: { h: enc.encode(`${b}`) } });
+    return w.finish();
+  });
+  for (const direct of [true, false]) {
+    const requests: { topic: string; partition: number; key: string; value: Uint8Array | null; ts: number | undefined; h: string | undefined }[][] = [];
+    const next = new Map<string, number>();
+    const ack = (recs: { topic: string; partition: number }[]) => {
+      const acks = new Map<string, { topic: string; partition: number; baseOffset: number; n: number }>();
+      for (const r of recs) {
+        const id = `${r.topic}/${r.partition}`;
+        const a = acks.get(id) ?? { topic: r.topic, partition: r.partition, baseOffset: next.get(id) ?? 0, n: 0 };
+        a.n++;
+        acks.set(id, a);
+      }
+      for (const [id, a] of acks) next.set(id, a.baseOffset + a.n);
+      return [...acks.values()];
+    };
+    const producer = {
+      async send(records: import('../src/kafka/ports.js').OutRecord[]) {
+        requests.push(records.map((r) => ({ topic: r.topic, partition: r.partition, key: text(r.key)!, value: r.value, ts: r.timestamp, h: r.headers?.['h'] ? text(r.headers['h']) ?? undefined : undefined })));
+        return ack(records);
+      },
+      async close() {},
+      ...(direct ? {
+        async sendBatches(bs: import('../src/kafka/ports.js').EncodedBatches) {
+          const recs = [...bs].flatMap(([topic, parts]) => [...parts].flatMap(([partition, bytes]) => decodeRecordBatches(bytes, 0, Infinity).map((r) => ({ topic, partition, key: text(r.key)!, value: r.value, ts: r.timestamp, h: r.headers?.['h'] ? text(r.headers['h']) ?? undefined : undefined }))));
+          requests.push(recs);
+          return ack(recs);
+        },
+      } : {}),
+    };
+    const failures: Error[] = [];
+    const ep = new EffectsProducer({ group: 'g', partition: 3, tableTopic: 'g-table', producer, hasher: hashers.murmur2, partitionsOf: () => 4, fail: (e) => failures.push(e) });
+    const acked: (number | null)[] = [];
+    const produced: Map<string, number>[] = [];
+    batches.forEach((buffer, b) => ep.enqueue(buffer, b === 2 ? 0 : 400, [], (offset, p) => { acked.push(offset); produced.push(p); }));
+    await ep.idle();
+    t.deepEqual(failures, []);
+    t.true(requests.length >= 2, `${direct ? 'sendBatches' : 'send'}: split into ${requests.length} requests`);
+    for (const req of requests) t.true(req.reduce((n, r) => n + (r.value?.byteLength ?? 0), 0) <= 900 * 1024, 'a request stays under the bound');
+    const all = requests.flat();
+    t.is(all.length, 1_100);
+    const table = all.filter((r) => r.topic === 'g-table');
+    t.deepEqual(table.map((r) => r.key), [...Array.from({ length: 400 }, (_, i) => `k${i}`), ...Array.from({ length: 400 }, (_, i) => `k${i}`)], 'changelog records in order');
+    t.deepEqual(table.map((r) => r.value![0]), [...Array<number>(400).fill(0), ...Array<number>(400).fill(1)]);
+    t.is(table[399]!.ts, 1_399);
+    t.deepEqual(acked, [399, 799, null], 'each batch: the offset of its last changelog record');
+    t.deepEqual(produced.map((p) => Object.fromEntries(p)), [{ 'g-table': 400, out: 100 }, { 'g-table': 400, out: 100 }, { out: 100 }]);
+    for (const r of all.filter((x) => x.topic === 'out')) t.is(r.partition, hashers.murmur2(enc.encode(r.key), 4), `${r.key} goes where the hasher says`);
+    const emits = all.filter((x) => x.topic === 'out');
+    t.is(emits.length, 300);
+    t.true(emits.every((r) => r.h === r.key.slice(1, 2)), 'every emit keeps its header');
+  }
+});
