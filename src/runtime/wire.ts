@@ -2,6 +2,7 @@
 // transferred buffer (8-13 M records/s) instead of structured-cloned objects (~0.7 M/s).
 import type { Headers } from '../headers.js';
 import { ProtocolError } from '../errors.js';
+import { grown } from '../codec/grow.js';
 
 export const enum RecordKind {
   Input = 0,
@@ -44,11 +45,8 @@ export class BatchWriter {
   }
 
   #ensure(n: number): void {
-    if (this.#pos + n <= this.#buf.byteLength) return;
-    let size = this.#buf.byteLength * 2;
-    while (size < this.#pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
+    const next = grown(this.#buf, this.#pos, n);
+    if (next === this.#buf) return;
     this.#buf = next;
     this.#view = new DataView(next.buffer);
   }
