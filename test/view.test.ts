@@ -118,7 +118,8 @@ test('join: records see their key in the co-partitioned table written before sta
   const { p, done } = await start({ group: url, workers: 2, storagePath: tempDir(t) }, t);
   const clicks = new Emitter({ brokers: brokers(), topic: input, codec: codecs.string });
   await Promise.all(Array.from({ length: 120 }, (_, i) => clicks.emit(`user-${i}`, `click-${i}`)));
-  await waitFor('every click to be joined', async () => ((await p.get('user-119')) as Joined | undefined)?.last === 'click-119' && ((await p.get('user-0')) as Joined | undefined)?.last === 'click-0', 60_000, 100);
+  const joined = async (i: number) => ((await p.get(`user-${i}`)) as Joined | undefined)?.last === `click-${i}`;
+  await waitFor('every click to be joined', async () => (await Promise.all(Array.from({ length: 120 }, (_, i) => joined(i)))).every(Boolean), 60_000, 100);
   for (let i = 0; i < 120; i++) {
     t.deepEqual(await p.get(`user-${i}`), { last: `click-${i}`, name: i < 100 ? `name-${i}` : null }, `user-${i}`);
   }
@@ -159,7 +160,9 @@ for (const workers of [2, 0]) test(`lookup with workers: ${workers}: a 3-partiti
 
   const views = new Emitter({ brokers: brokers(), topic: input, codec: codecs.string });
   await Promise.all(Array.from({ length: 120 }, (_, i) => views.emit(`user-${i}`, `product-${(i * 7) % 300}`)));
-  await waitFor('every view to be looked up', async () => ((await p.get('user-119')) as Looked | undefined)?.product === `product-${(119 * 7) % 300}`, 60_000, 100);
+  // Partitions run independently: user-119 done says nothing of user-0, so wait for every key.
+  const lookedUp = async (i: number) => ((await p.get(`user-${i}`)) as Looked | undefined)?.product === `product-${(i * 7) % 300}`;
+  await waitFor('every view to be looked up', async () => (await Promise.all(Array.from({ length: 120 }, (_, i) => lookedUp(i)))).every(Boolean), 60_000, 100);
   for (let i = 0; i < 120; i++) {
     t.deepEqual(await p.get(`user-${i}`), { product: `product-${(i * 7) % 300}`, tier: `tier-${((i * 7) % 300) % 7}` }, `user-${i}`);
   }
