@@ -34,7 +34,6 @@ interface FetchResponse {
   responses: { topicName: string; partitions: PartitionData[] }[];
 }
 
-
 /** The chunk a stand-in message carries, or undefined for a message kafkajs decoded. */
 export function rawChunkOf(message: object): RecordChunk | undefined {
   return (message as { [RAW_BATCHES]?: RecordChunk })[RAW_BATCHES];

@@ -47,12 +47,18 @@ export class InputQueue {
     return r;
   }
 
-  /** Drops every waiting record; returns how many there were. */
+  /** Drops every waiting record; returns how many there were (counted, not decoded). */
   clear(): number {
-    let n = 0;
-    while (this.take()) n++;
+    let n = this.#next ? 1 : 0;
+    for (let i = this.#head; i < this.#sources.length; i++) {
+      const s = this.#sources[i]!;
+      if (!Array.isArray(s)) while (s.reader.next()) n++;
+      else n += s.length - (i === this.#head ? this.#pos : 0);
+    }
+    this.#next = undefined;
     this.#sources = [];
     this.#head = 0;
+    this.#pos = 0;
     return n;
   }
 

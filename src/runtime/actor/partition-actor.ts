@@ -23,10 +23,9 @@ interface Handler {
   callback: Callback<unknown>;
 }
 
-/** Effects of the records processed since the last flush. */
+/** Effects of the records processed since the last flush (the records themselves: the actor's writer). */
 interface OpenBatch {
   id: number;
-  writer: BatchWriter;
   tableWrites: [string, Uint8Array | null][];
   done: Map<string, DoneOffset>;
   records: number;
@@ -88,7 +87,7 @@ export class PartitionActor implements ContextHost {
   #applyQueued = false;
   readonly #input: InputQueue;
   #draining: Promise<void> | undefined;
-  /** One writer for every batch: finish() copies out, so the buffer is reused, not regrown per batch. */
+  /** The open batch's packed effects; finish() copies out, so one buffer serves every batch. */
   readonly #writer = new BatchWriter(16 * 1024);
   #batch: OpenBatch;
   #nextBatch = 0;
@@ -222,7 +221,7 @@ export class PartitionActor implements ContextHost {
   }
 
   #newBatch(): OpenBatch {
-    return { id: this.#nextBatch++, writer: this.#writer.reset(), tableWrites: [], done: new Map(), records: 0, holds: 0, visits: new Map() };
+    return { id: this.#nextBatch++, tableWrites: [], done: new Map(), records: 0, holds: 0, visits: new Map() };
   }
 
   #kick(): void {
@@ -243,7 +242,7 @@ export class PartitionActor implements ContextHost {
       this.#visitTurn = !this.#visitTurn;
       const rec = visit && (!hasInput || this.#visitTurn) ? this.#visitRecord(visit) : this.#input.take()!;
       this.#current = rec;
-      const mark = this.#batch.writer.mark();
+      const mark = this.#writer.mark();
       const tableMark = this.#batch.tableWrites.length;
       try {
         const pending = rec.offset < 0 ? this.#runVisit(visit!, rec) : this.#process(rec);
@@ -252,7 +251,7 @@ export class PartitionActor implements ContextHost {
         this.#current = undefined;
         // The failed record's own emits and writes are dropped; the records before it are
         // complete, so their effects go out (and their offsets may be committed).
-        this.#batch.writer.rollback(mark);
+        this.#writer.rollback(mark);
         this.#batch.tableWrites.length = tableMark;
         this.#flush();
         this.#failRecord(rec, err);
@@ -368,8 +367,9 @@ export class PartitionActor implements ContextHost {
 
   #flush(): void {
     const b = this.#batch;
-    if (b.records === 0 && b.writer.count === 0 && b.holds === 0 && b.visits.size === 0) return;
-    const buffer = b.writer.finish(); // before the next batch resets the writer
+    if (b.records === 0 && this.#writer.count === 0 && b.holds === 0 && b.visits.size === 0) return;
+    const buffer = this.#writer.finish();
+    this.#writer.reset();
     this.#batch = this.#newBatch();
     this.#sent.set(b.id, { tableWrites: b.tableWrites, holds: b.holds, visits: b.visits });
     this.#post(
@@ -491,7 +491,7 @@ export class PartitionActor implements ContextHost {
     const b = this.#batch;
     this.#overlay.set(key, { value: bytes, batch: b.id });
     b.tableWrites.push([key, bytes]);
-    b.writer.add({ kind: RecordKind.Table, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: ts, key: kb, value: bytes, headers: options?.headers ? mergeHeaders(options.headers) : undefined });
+    this.#writer.add({ kind: RecordKind.Table, topic: this.#init.tableTopic, partition: this.partition, offset: -1, timestamp: ts, key: kb, value: bytes, headers: options?.headers ? mergeHeaders(options.headers) : undefined });
   }
 
   emit(topic: string, key: string, value: unknown, ts: number, options?: EmitOptions): void {
@@ -510,7 +510,7 @@ export class PartitionActor implements ContextHost {
   #addOut(kind: RecordKind, topic: string, codec: Codec<unknown>, key: string, value: unknown, ts: number, options?: EmitOptions): void {
     if (typeof key !== 'string') throw new InvalidArgumentError(`emit to '${topic}': key must be a string`);
     const bytes = value === null || value === undefined ? null : encodeWith(codec, value);
-    this.#batch.writer.add({
+    this.#writer.add({
       kind,
       topic,
       partition: -1,
