@@ -36,6 +36,8 @@ export interface HandleDeps {
   stopTimeoutMs: number;
   fail(err: Error): void;
   changed(): void;
+  /** Everything fetched for this partition so far is processed, and its effects acked. */
+  caughtUp(): void;
   /** The instance's counters: processed inputs and produced records are added as they happen. */
   counters: ProcessorCounters;
   pause(handle: ActorHandle): void;
@@ -85,7 +87,10 @@ export class ActorHandle {
     this.#d = deps;
     this.life = new Lifecycle(`partition ${deps.group}[${partition}]`, 'waiting', HANDLE_TRANSITIONS);
     this.life.onChange(() => deps.changed());
-    this.#commits = new CommitTracker(partition, () => deps.changed());
+    this.#commits = new CommitTracker(partition, () => {
+      deps.changed();
+      if (this.idle()) deps.caughtUp();
+    });
     this.#effects = new EffectsProducer({
       group: deps.group,
       partition,
@@ -328,6 +333,16 @@ export class ActorHandle {
     if (!first) return 0;
     const ms = Date.now() - first[0];
     return ms < 500 ? 0 : Math.round(((this.processed - first[1]) * 1000) / ms);
+  }
+
+  /**
+   * Nothing is held for this partition (buffered, in the actor, or waiting for acks or released
+   * holds) and it has processed up to the high-water mark its last fetch reported.
+   */
+  idle(): boolean {
+    if (this.state !== 'running' || this.inflight > 0 || this.#bufferedRecords > 0 || this.#commits.pending > 0) return false;
+    for (const [topic, hwm] of this.#highWatermarks) if ((this.#processedNext.get(topic) ?? this.#commits.next(topic) ?? 0) < hwm) return false;
+    return true;
   }
 
   /** Offsets that may be committed and were not yet. */

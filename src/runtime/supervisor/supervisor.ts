@@ -53,6 +53,8 @@ export class Supervisor {
   #error: Error | undefined;
   #readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #commitTimer: NodeJS.Timeout | undefined;
+  #earlyCommit: NodeJS.Timeout | undefined;
+  #lastCommitAt = 0;
   #offsets: OffsetsWatch | undefined;
   readonly #counters = new ProcessorCounters();
   /** The topics the group member consumes: the inputs and the loop topic. */
@@ -254,6 +256,7 @@ export class Supervisor {
       stopTimeoutMs: this.#o.stopTimeoutMs,
       fail: (err) => this.#fail(err),
       changed: () => this.#checkReady(),
+      caughtUp: () => this.#onCaughtUp(),
       counters: this.#counters,
       pause: (h) => {
         if (mine(h)) this.#consumer?.pause(partition);
@@ -351,8 +354,28 @@ export class Supervisor {
     this.#fail(err);
   }
 
+  /**
+   * Once every partition has processed and acked all it fetched, its offsets need not wait for
+   * the interval: they are committed now, or as soon as a fifth of the interval has passed since
+   * the last commit (a trickle of input thus commits at most five times per interval).
+   */
+  #onCaughtUp(): void {
+    if (this.#earlyCommit || this.#stopped() || !this.#consumer) return;
+    for (const h of this.#handles.values()) if (!h.idle()) return;
+    const wait = this.#lastCommitAt + this.#o.commitIntervalMs / 5 - Date.now();
+    if (wait <= 0) {
+      void this.#commit();
+      return;
+    }
+    this.#earlyCommit = setTimeout(() => {
+      this.#earlyCommit = undefined;
+      void this.#commit();
+    }, wait);
+  }
+
   /** Commits every offset that is safe to commit (serialised; failures retried next tick). */
   #commit(): Promise<void> {
+    this.#lastCommitAt = Date.now();
     this.#committing = this.#committing.then(async () => {
       if (!this.#consumer) return;
       const hs = [...this.#handles.values(), ...this.#leaving];
@@ -394,6 +417,7 @@ export class Supervisor {
     await Promise.allSettled(handles.map(([p, h]) => this.#retire(p, h)));
     await Promise.allSettled([...this.#retiring.values()]);
     clearInterval(this.#commitTimer);
+    clearTimeout(this.#earlyCommit);
     this.#offsets?.stop();
     await this.#commit();
     const quietly = (p: Promise<unknown> | undefined) => p?.catch((err) => this.#log.warn({ err }, 'error while closing'));
