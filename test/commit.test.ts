@@ -9,7 +9,8 @@ for (const workers of [2, 0]) {
     const group = unique(`caughtup${workers}`);
     const input = `${group}-in`;
     await createTopics([{ topic: input, partitions: 3 }]);
-    const producer = kafka().producer();
+    // Idempotent: a retried produce (a busy CI broker) must not append the batch twice.
+    const producer = kafka().producer({ idempotent: true });
     await producer.connect();
     // Partitions 0 and 1 get records, partition 2 none (an empty partition must not hold it up).
     await producer.send({ topic: input, messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 5}`, value: 'x', partition: i % 2 })) });
