@@ -241,16 +241,21 @@ class Cursor {
 
 const int64 = (v: DataView, at: number): number => v.getInt32(at) * 4294967296 + v.getUint32(at + 4);
 
+/**
+ * End (in bytes) of the complete batch starting at `at`, or -1 when none starts there: a fetch
+ * may end in a partial batch (cut at the size limit), which the next fetch reads.
+ */
+function batchEnd(v: DataView, at: number): number {
+  if (at + BATCH_HEADER > v.byteLength) return -1;
+  const stop = at + 12 + v.getInt32(at + 8);
+  return stop > v.byteLength ? -1 : stop;
+}
+
 /** Calls `each` for every complete batch: its start, base offset, attributes and end (in bytes). */
 function forEachBatch(bytes: Uint8Array, each: (at: number, base: number, attributes: number, magic: number, stop: number) => void): void {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  // A fetch may end in a partial batch (cut at the size limit): it is read by the next fetch.
-  while (at + BATCH_HEADER <= bytes.byteLength) {
-    const stop = at + 12 + v.getInt32(at + 8);
-    if (stop > bytes.byteLength) break;
+  for (let at = 0, stop = batchEnd(v, 0); stop >= 0; at = stop, stop = batchEnd(v, at)) {
     each(at, int64(v, at), v.getInt16(at + 21), v.getInt8(at + 16), stop);
-    at = stop;
   }
 }
 
@@ -315,7 +320,6 @@ export class RecordReader {
   valueAt = 0;
   valueLength = -1;
   headersAt = 0;
-  readonly #bytes: Uint8Array;
   readonly #v: DataView;
   readonly #from: number;
   readonly #to: number;
@@ -329,7 +333,6 @@ export class RecordReader {
   #appendTime = -1;
 
   constructor(bytes: Uint8Array, from: number, to: number) {
-    this.#bytes = bytes;
     this.#v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#from = from;
     this.#to = to;
@@ -368,13 +371,10 @@ export class RecordReader {
 
   #nextBatch(): boolean {
     const v = this.#v;
-    const size = this.#bytes.byteLength;
     for (;;) {
       const at = this.#stop;
-      // A fetch may end in a partial batch (cut at the size limit): it is read by the next fetch.
-      if (at + BATCH_HEADER > size) return false;
-      const stop = at + 12 + v.getInt32(at + 8);
-      if (stop > size) return false;
+      const stop = batchEnd(v, at);
+      if (stop < 0) return false;
       this.#stop = stop;
       const attributes = v.getInt16(at + 21);
       if (v.getInt8(at + 16) !== 2 || (attributes & COMPRESSION_MASK) !== 0) throw new Error('a compressed or pre-2 record batch reached RecordReader');
