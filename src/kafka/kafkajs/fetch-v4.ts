@@ -1,7 +1,7 @@
 // Fetch v4, as partita sends it on kafkajs's connections (the reader's one partition, the group
 // member's several): the request in kafkajs's framing, and a reader of the response that leaves
 // each partition's record batches as bytes (see record-batch.ts), where kafkajs would decode them.
-import { kafkajsModule, newEncoder } from './base.js';
+import { lazyKafkajsModule, newEncoder } from './base.js';
 
 export interface FetchPartition {
   topic: string;
@@ -35,7 +35,8 @@ export interface FetchedPartition {
 const FETCH_API_KEY = 1;
 
 /** kafkajs's own Fetch v4 response decoder (and its error-code checks), for what partita does not read itself. */
-export const kafkajsFetchV4 = <R>() => kafkajsModule<{ decode(raw: Buffer): Promise<R>; parse(data: R): Promise<R> }>('kafkajs/src/protocol/requests/fetch/v4/response');
+const fetchV4Response = lazyKafkajsModule<{ decode(raw: Buffer): Promise<unknown>; parse(data: unknown): Promise<unknown> }>('kafkajs/src/protocol/requests/fetch/v4/response');
+export const kafkajsFetchV4 = <R>() => fetchV4Response() as { decode(raw: Buffer): Promise<R>; parse(data: R): Promise<R> };
 const EMPTY = new Uint8Array(0);
 
 /** A request for kafkajs's Broker send method; `decode` turns the raw response into `T`. */

@@ -5,10 +5,10 @@
 import type { BrokerHealth } from '../broker-health.js';
 import type { EncodedBatches, OutRecord, ProduceAck, ProducerPort } from '../ports.js';
 import { encodeRecordBatch } from '../record-batch.js';
-import { clusterOf, isRetriable, kafkajsModule, newEncoder, RetriableKafkaError, sendRequest, type KafkajsCluster, type KafkajsKafka } from './base.js';
+import { clusterOf, isRetriable, lazyKafkajsModule, newEncoder, RetriableKafkaError, sendRequest, type KafkajsCluster, type KafkajsKafka } from './base.js';
 
 // kafkajs's request framing and its Produce v3 response decoder (kafkajs is pinned to 2.2.4).
-const produceV3Response = () => kafkajsModule<ProtocolResponse>('kafkajs/src/protocol/requests/produce/v3/response');
+const produceV3Response = lazyKafkajsModule<ProtocolResponse>('kafkajs/src/protocol/requests/produce/v3/response');
 
 interface ProtocolResponse {
   decode(raw: Buffer): Promise<unknown>;
