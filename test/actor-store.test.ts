@@ -1,0 +1,73 @@
+// A partition actor over a MessageChannel, without Kafka: acked table writes reach its store
+// (with their changelog checkpoint) before it closes, also when close() comes right after the acks.
+import test from 'ava';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { PartitionActor } from '../src/runtime/actor/partition-actor.js';
+import type { ActorInit, ActorToSupervisor, SupervisorToActor } from '../src/runtime/protocol.js';
+import { BatchWriter, RecordKind } from '../src/runtime/wire.js';
+import { openStore } from '../src/storage/open.js';
+import { codecs, defineGroup, persist } from '../src/index.js';
+import { encodeUtf8 } from '../src/codec/utf8.js';
+import { tempDir } from './helpers.js';
+
+const graph = defineGroup('actor-store', [persist(codecs.json<number>())]).input('in', codecs.json<number>(), (ctx, v) => ctx.setValue(v));
+
+/** The supervisor's side of the channel: send, and wait for a message of a kind. */
+function supervisorEnd(port: MessagePort) {
+  const waiting: { kind: string; resolve: (m: ActorToSupervisor) => void }[] = [];
+  const seen: ActorToSupervisor[] = [];
+  port.on('message', (m: ActorToSupervisor) => {
+    const i = waiting.findIndex((w) => w.kind === m.kind);
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m);
+    else seen.push(m);
+  });
+  return {
+    send: (m: SupervisorToActor, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer),
+    next<K extends ActorToSupervisor['kind']>(kind: K, ms = 5000): Promise<Extract<ActorToSupervisor, { kind: K }>> {
+      const i = seen.findIndex((m) => m.kind === kind);
+      if (i >= 0) return Promise.resolve(seen.splice(i, 1)[0] as Extract<ActorToSupervisor, { kind: K }>);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no '${kind}' from the actor within ${ms} ms`)), ms);
+        waiting.push({ kind, resolve: (m) => { clearTimeout(timer); resolve(m as Extract<ActorToSupervisor, { kind: K }>); } });
+      });
+    },
+  };
+}
+
+function input(offset: number, key: string, value: number): ArrayBuffer {
+  const w = new BatchWriter(256);
+  w.add({ kind: RecordKind.Input, topic: 'in', partition: 0, offset, timestamp: Date.now(), key: encodeUtf8(key), value: encodeUtf8(JSON.stringify(value)) });
+  return w.finish();
+}
+
+test('acked table writes are in the store, with their checkpoint, when the actor closes right after the acks', async (t) => {
+  const dir = tempDir(t);
+  const init: ActorInit = {
+    group: 'actor-store', partition: 0, tableTopic: 'actor-store-table', joins: [], lookups: [], loopTopic: 'actor-store-loop',
+    nilHandling: 'ignore', storage: { kind: 'lmdb', path: dir }, flushEvery: 1000,
+  };
+  const { port1, port2 } = new MessageChannel();
+  t.teardown(() => port1.close());
+  const sup = supervisorEnd(port1);
+  new PartitionActor(port2, graph, init).start();
+  t.deepEqual((await sup.next('opened')).checkpoints, { 'actor-store-table': null });
+  sup.send({ kind: 'recover-done' });
+  await sup.next('running');
+  // Two batches acked back to back: the second ack comes within the actor's store-apply spacing.
+  for (const [offset, value] of [[0, 1], [1, 2]] as const) {
+    const buffer = input(offset, 'k', value);
+    sup.send({ kind: 'records', buffer }, [buffer]);
+    const e = await sup.next('effects');
+    t.is(e.tableWrites, 1);
+    sup.send({ kind: 'acked', batch: e.batch, changelogOffset: 10 + offset });
+  }
+  sup.send({ kind: 'stop', seq: 1 });
+  await sup.next('stopped');
+  sup.send({ kind: 'close', seq: 2 });
+  await sup.next('closed');
+
+  const store = openStore(init.storage, init.tableTopic, 0);
+  t.teardown(() => store.close());
+  t.is(store.checkpoint(), 11);
+  t.deepEqual(JSON.parse(Buffer.from(store.get('k')!).toString()), 2);
+});
