@@ -96,7 +96,7 @@ export interface KafkajsSettings {
 export function createKafka(s: KafkajsSettings): KafkajsKafka {
   const log = s.logger.child({ component: 'kafkajs' });
   const { Kafka, logLevel } = kafkajsModule();
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: s.clientId,
     brokers: [...s.brokers],
     logLevel: log.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.NOTHING,
@@ -108,6 +108,72 @@ export function createKafka(s: KafkajsSettings): KafkajsKafka {
       log.debug({ ...rest, kafkajsLevel: logLevel[level] }, message);
     },
   });
+  quietRequestQueues(kafka);
+  return kafka;
+}
+
+/** The private factory every cluster of a kafkajs client comes from (its consumer's, producer's, admin's). */
+function clusterFactory<C>(kafka: KafkajsKafka): { slot: Record<symbol, (o: object) => C>; sym: symbol } {
+  const sym = Object.getOwnPropertySymbols(kafka).find((x) => x.description === 'private:Kafka:createCluster');
+  if (!sym) throw new Error('partita: this kafkajs version has no cluster factory (kafkajs 2.2.x expected)');
+  return { slot: kafka as unknown as Record<symbol, (o: object) => C>, sym };
+}
+
+/** Runs `patch` on every cluster `kafka` creates from now on; C is the part of it the patch uses. */
+export function onEachCluster<C>(kafka: KafkajsKafka, patch: (cluster: C) => void): void {
+  const { slot, sym } = clusterFactory<C>(kafka);
+  const create = slot[sym]!;
+  slot[sym] = (options) => {
+    const cluster = create(options);
+    patch(cluster);
+    return cluster;
+  };
+}
+
+export interface RequestQueueLike {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+interface ConnectionPoolLike { pool: { requestQueue: RequestQueueLike }[] }
+interface PoolBuilderLike { build(o?: object): Promise<ConnectionPoolLike> }
+
+/** kafkajs's interval between checks of requests that wait (throttled, or too many in flight). */
+const CHECK_PENDING_MS = 10;
+
+/**
+ * kafkajs 2.2.4's request queue re-arms a timer of 1 ms for as long as a connection lives once it
+ * has answered a request, also with nothing waiting (its delay is negative when nothing is
+ * throttled: kafkajs issue #1704, and the TimeoutNegativeWarning on Node 24). That is ~1,000
+ * wake-ups per second per connection, ~5 % of a core for an idle processor. The connections of
+ * this client check only while requests wait: a request that has to wait schedules the check
+ * when it is queued, and an answer checks at once, as before.
+ */
+function quietRequestQueues(kafka: KafkajsKafka): void {
+  onEachCluster<{ connectionPoolBuilder: PoolBuilderLike }>(kafka, ({ connectionPoolBuilder: builder }) => {
+    const build = builder.build.bind(builder);
+    builder.build = async (o) => {
+      const pool = await build(o);
+      for (const c of pool.pool) quietRequestQueue(c.requestQueue);
+      return pool;
+    };
+  });
+}
+
+/** One connection's request queue, checked only while requests wait (exported for its test). */
+export function quietRequestQueue(q: RequestQueueLike): void {
+  q.scheduleCheckPendingRequests = scheduleWhileWaiting;
+}
+
+function scheduleWhileWaiting(this: RequestQueueLike): void {
+  if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+  const throttled = this.throttledUntil - Date.now();
+  this.throttleCheckTimeoutId = setTimeout(() => {
+    this.throttleCheckTimeoutId = null;
+    this.checkPendingRequests();
+  }, throttled > 0 ? throttled : CHECK_PENDING_MS);
 }
 
 const RETRIABLE_NAMES = new Set([
@@ -164,10 +230,8 @@ export type { KafkajsCluster, KafkajsBroker };
  * LeaveGroup by member id. Private API, hence kafkajs pinned to 2.2.4 in package.json.
  */
 export function clusterOf(kafka: KafkajsKafka): KafkajsCluster {
-  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  if (!sym) throw new Error('partita: this kafkajs version has no cluster factory (kafkajs 2.2.x expected)');
-  const create = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[sym]!;
-  return create({ allowAutoTopicCreation: false, maxInFlightRequests: null });
+  const { slot, sym } = clusterFactory<KafkajsCluster>(kafka);
+  return slot[sym]!({ allowAutoTopicCreation: false, maxInFlightRequests: null });
 }
 
 /**

@@ -6,7 +6,7 @@
 // thread makes no object per record (the actor decodes the bytes). A response partita cannot
 // read that way (compressed batches, aborted transactions) is decoded by kafkajs as before.
 import type { KafkajsKafka } from './base.js';
-import { sendRequest } from './base.js';
+import { onEachCluster, sendRequest } from './base.js';
 import { summarizeBatches } from '../record-batch.js';
 import { fetchV4Request, kafkajsFetchV4, readFetchV4 } from './fetch-v4.js';
 import type { RecordChunk } from '../ports.js';
@@ -96,12 +96,7 @@ interface ClusterLike {
  * kafkajs client is touched: kafkajs's modules, and any other client, stay as they are.
  */
 export function fetchRawBatches(kafka: KafkajsKafka): void {
-  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  if (!sym) throw new Error('partita: this kafkajs version has no cluster factory (kafkajs 2.2.x expected)');
-  const slot = kafka as unknown as Record<symbol, (o: object) => ClusterLike>;
-  const create = slot[sym]!;
-  slot[sym] = (options: object) => {
-    const cluster = create(options);
+  onEachCluster<ClusterLike>(kafka, (cluster) => {
     const find = cluster.findBroker.bind(cluster);
     const wrapped = new WeakSet<object>();
     let rotate = 0;
@@ -113,6 +108,5 @@ export function fetchRawBatches(kafka: KafkajsKafka): void {
       }
       return broker;
     };
-    return cluster;
-  };
+  });
 }
