@@ -5,8 +5,8 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { codecs, defineGroup, persist } from '../src/index.js';
 
-/** [partition, offset, emitted at, callback at, record timestamp (when the producer built its batch)] per record. */
-export type LatencySample = [number, number, number, number, number];
+/** [partition, offset, emitted at, callback at] per record. */
+export type LatencySample = [number, number, number, number];
 
 const q = new URL(import.meta.url).searchParams;
 const group = q.get('group');
@@ -23,7 +23,7 @@ const flush = () => {
 };
 
 export default defineGroup(group, [persist(codecs.json<number>())]).input(topic, codecs.json<{ at: number }>(), (ctx, m) => {
-  buffered.push([ctx.partition, ctx.offset, m.at, performance.timeOrigin + performance.now(), ctx.timestamp.getTime()]);
+  buffered.push([ctx.partition, ctx.offset, m.at, performance.timeOrigin + performance.now()]);
   ctx.setValue((ctx.value() ?? 0) + 1);
   if (buffered.length >= 256) flush();
   else timer ??= setTimeout(flush, 10);

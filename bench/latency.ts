@@ -6,22 +6,33 @@
 // Method: one broker (KAFKA_BROKERS, or findOrStartBroker({ profile: 'bench' })). Per scenario and
 // run, a fresh 6-partition input topic and group; the processor (bench/latency-group.ts, a count
 // with one changelog write per record, default options) runs in this process; an Emitter in a
-// worker thread (bench/latency-source.ts) emits at the fixed rate over 1,000 keys for `seconds`,
+// child process (bench/latency-source.ts) emits at the fixed rate over 1,000 keys for `seconds`,
 // each value carrying its emit time. Measured after a 2 s warm-up:
-//   emit → callback    the callback's clock minus the emit() call's (one clock for all threads)
-//   emit → committed   the first stats() poll (every 2 ms) that shows the record's offset
+//   emit → callback    the callback's clock minus the emit() call's: performance.timeOrigin + now()
+//                      in both processes (the wall clock at each one's start, then monotonic)
+//   emit → committed   the first stats() poll (every 5 ms; at 2 ms the polls were ~5 % of
+//                      the main thread at 10,000 msg/s) that shows the record's offset
 //                      committed, minus its emit time: what at-least-once costs in time (the
-//                      changelog write acked, then the offset commit every commitIntervalMs)
+//                      changelog write acked, then the offset commit: once the processor has
+//                      caught up, else on the commitIntervalMs interval)
+//   emit → acked       the emitter's own wait for the broker's ack (the broker's share)
+//   CPU                cores used by this process (the processor, and the benchmark's sampling),
+//                      the load's process, the broker JVM (when this benchmark started it) and the
+//                      whole machine, over the measured window
 // Percentiles over every record of the run; medians of the runs. Max RSS of the process per scenario.
+// One untimed 6 s run comes first, at the highest rate, so that the broker's JIT is warm.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { BroadcastChannel } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Emitter, Processor, codecs } from '../src/index.js';
 import { findOrStartBroker } from '../scripts/broker.js';
 import type { LatencySample } from './latency-group.js';
+import type { SourceResult } from './latency-source.js';
+import { childPids, machine, processCpu, type MachineSample } from './sysstat.js';
 import { median, withAdmin } from './util.js';
 
 const PARTITIONS = 6;
@@ -43,9 +54,25 @@ function quantile(sorted: number[], q: number): number {
 }
 
 interface Percentiles { p50: number; p99: number; max: number }
-interface RunResult { callback: Percentiles; committed: Percentiles; emitSide: Percentiles; records: number; achievedRate: number }
+/** Cores in use over the measured window: this process, the load's, the broker's (NaN when not ours), the machine. */
+interface Cores { processor: number; load: number; broker: number; machine: number }
+interface RunResult { callback: Percentiles; committed: Percentiles; acked: Percentiles; cores: Cores; records: number; achievedRate: number }
 
-async function runOnce(brokers: string[], rate: number, workers: number, seconds: number): Promise<RunResult> {
+interface CpuMark { at: number; self: number; load: number; broker: number; machine: MachineSample }
+function cpuMark(loadPid: number, brokerPids: number[]): CpuMark {
+  return { at: performance.now(), self: processCpu('self'), load: processCpu(loadPid), broker: brokerPids.reduce((a, p) => a + processCpu(p), 0), machine: machine() };
+}
+function cores(a: CpuMark, b: CpuMark, brokerKnown: boolean): Cores {
+  const s = (b.at - a.at) / 1000;
+  return {
+    processor: (b.self - a.self) / s,
+    load: (b.load - a.load) / s,
+    broker: brokerKnown ? (b.broker - a.broker) / s : NaN,
+    machine: ((b.machine.busy - a.machine.busy) * 0.01) / s, // jiffies of all cores, 100 per core-second
+  };
+}
+
+async function runOnce(brokers: string[], brokerPids: number[], rate: number, workers: number, seconds: number): Promise<RunResult> {
   const id = randomUUID().slice(0, 8);
   const group = `bench-lat-${id}`;
   const topic = `${group}-in`;
@@ -58,13 +85,10 @@ async function runOnce(brokers: string[], rate: number, workers: number, seconds
   const emitted = new Map<number, Map<number, number>>();
   const callbackLat: number[] = [];
   const committedLat: number[] = [];
-  // Emit → the record's timestamp (set when the producer encodes the request): the emit side.
-  const toBroker: number[] = [];
   let measureFrom = Infinity;
   channel.onmessage = (e: unknown) => {
-    for (const [p, off, at, ranAt, ts] of (e as { data: LatencySample[] }).data) {
+    for (const [p, off, at, ranAt] of (e as { data: LatencySample[] }).data) {
       if (at < measureFrom) continue;
-      toBroker.push(ts - at);
       callbackLat.push(ranAt - at);
       let m = emitted.get(p);
       if (!m) emitted.set(p, (m = new Map()));
@@ -89,16 +113,20 @@ async function runOnce(brokers: string[], rate: number, workers: number, seconds
       }
       seenCommitted.set(a.partition, c);
     }
-  }, 2);
+  }, 5);
 
-  // The load comes from a worker thread: the processor's main thread is not the emitter's.
+  // The load comes from a process of its own: the CPU of this one is the processor's.
   measureFrom = clock() + WARMUP_MS;
-  const source = new Worker(new URL(`./latency-source.${ext}`, import.meta.url), { workerData: { brokers, topic, rate, seconds } });
-  const { sent } = await new Promise<{ sent: number }>((resolve, reject) => {
-    source.once('message', resolve);
+  const source = fork(new URL(`./latency-source.${ext}`, import.meta.url), [JSON.stringify({ brokers, topic, rate, seconds, measureFrom })]);
+  let from: CpuMark | undefined;
+  const warm = setTimeout(() => (from = cpuMark(source.pid!, brokerPids)), WARMUP_MS);
+  const { sent, acked } = await new Promise<SourceResult>((resolve, reject) => {
+    source.once('message', (m) => resolve(m as SourceResult));
     source.once('error', reject);
+    source.once('exit', (code) => reject(new Error(`bench/latency-source exited with ${code} before reporting`)));
   });
-  await source.terminate();
+  const to = cpuMark(source.pid!, brokerPids);
+  clearTimeout(warm);
   const measured = Math.round((seconds * 1000 - WARMUP_MS) / 1000 * rate);
   const deadline = Date.now() + 30_000;
   while ((callbackLat.length < measured * 0.99 || committedLat.length < callbackLat.length * 0.99) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -109,10 +137,11 @@ async function runOnce(brokers: string[], rate: number, workers: number, seconds
   rmSync(dir, { recursive: true, force: true });
   await withAdmin(brokers, (admin) => admin.deleteTopics({ topics: [topic, `${group}-table`] })).catch(() => undefined);
   const cb = [...callbackLat].sort((a, b) => a - b);
-  const tb = [...toBroker].sort((a, b) => a - b);
+  const ak = [...acked].sort((a, b) => a - b);
   const cm = [...committedLat].sort((a, b) => a - b);
   const summary = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: xs.at(-1) ?? NaN });
-  return { callback: summary(cb), committed: summary(cm), emitSide: summary(tb), records: cb.length, achievedRate: sent / seconds };
+  const used = from ? cores(from, to, brokerPids.length > 0) : { processor: NaN, load: NaN, broker: NaN, machine: NaN };
+  return { callback: summary(cb), committed: summary(cm), acked: summary(ak), cores: used, records: cb.length, achievedRate: sent / seconds };
 }
 
 /** The broker's own round trip, as the floor under every figure: sequential single-record emits (acks=all). */
@@ -135,10 +164,17 @@ async function anchor(brokers: string[]): Promise<{ p50: number; p99: number }> 
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
+  const before = new Set(childPids());
   const broker = await findOrStartBroker({ profile: 'bench', log: (l) => log(l) });
+  // The broker JVM's CPU is known only when it is our child (started from the jars here).
+  const brokerPids = broker.source === 'jars' ? childPids().filter((p) => !before.has(p)) : [];
   const rows: string[] = [];
   let rtt = { p50: NaN, p99: NaN };
   try {
+    // A broker that has just started runs its JIT for the first seconds of load (more than a core
+    // at 1,000 msg/s): one untimed run first, so the first scenario does not carry that.
+    const warm = await runOnce(broker.brokers, brokerPids, Math.max(...o.rates), 0, 6);
+    log(`warm-up (not counted): ${warm.records} records, broker ${warm.cores.broker.toFixed(2)} cores`);
     rtt = await anchor(broker.brokers);
     log(`the broker's produce round trip (one record, acks=all, idle): p50 ${rtt.p50.toFixed(2)} ms, p99 ${rtt.p99.toFixed(2)} ms`);
     for (const rate of o.rates) {
@@ -146,13 +182,14 @@ async function main(): Promise<void> {
         const runs: RunResult[] = [];
         const rss0 = process.resourceUsage().maxRSS;
         for (let r = 0; r < o.runs; r++) {
-          const res = await runOnce(broker.brokers, rate, workers, o.seconds);
-          log(`${rate} msg/s, workers ${workers}, run ${r + 1}/${o.runs}: ${res.records} records; emit → callback p50 ${res.callback.p50.toFixed(2)} p99 ${res.callback.p99.toFixed(2)} max ${res.callback.max.toFixed(1)} ms; emit → committed p50 ${res.committed.p50.toFixed(0)} p99 ${res.committed.p99.toFixed(0)} max ${res.committed.max.toFixed(0)} ms; emit → record timestamp p50 ${res.emitSide.p50.toFixed(1)} p99 ${res.emitSide.p99.toFixed(1)} ms`);
+          const res = await runOnce(broker.brokers, brokerPids, rate, workers, o.seconds);
+          const c = res.cores;
+          log(`${rate} msg/s, workers ${workers}, run ${r + 1}/${o.runs}: ${res.records} records; emit → callback p50 ${res.callback.p50.toFixed(2)} p99 ${res.callback.p99.toFixed(2)} max ${res.callback.max.toFixed(1)} ms; emit → committed p50 ${res.committed.p50.toFixed(0)} p99 ${res.committed.p99.toFixed(0)} max ${res.committed.max.toFixed(0)} ms; emit → acked p50 ${res.acked.p50.toFixed(2)} p99 ${res.acked.p99.toFixed(2)} ms; cores: processor ${c.processor.toFixed(2)}, load ${c.load.toFixed(2)}, broker ${c.broker.toFixed(2)}, machine ${c.machine.toFixed(2)}`);
           runs.push(res);
         }
         const m = (f: (r: RunResult) => number, digits: number) => median(runs.map(f)).toFixed(digits);
         const rssMiB = Math.round(Math.max(rss0, process.resourceUsage().maxRSS) / 1024);
-        rows.push(`| ${rate.toLocaleString('en-US')} | ${workers} | ${m((r) => r.callback.p50, 2)} | ${m((r) => r.callback.p99, 2)} | ${m((r) => r.callback.max, 1)} | ${m((r) => r.committed.p50, 0)} | ${m((r) => r.committed.p99, 0)} | ${m((r) => r.committed.max, 0)} | ${rssMiB} |`);
+        rows.push(`| ${rate.toLocaleString('en-US')} | ${workers} | ${m((r) => r.callback.p50, 2)} | ${m((r) => r.callback.p99, 2)} | ${m((r) => r.callback.max, 1)} | ${m((r) => r.committed.p50, 0)} | ${m((r) => r.committed.p99, 0)} | ${m((r) => r.committed.max, 0)} | ${m((r) => r.acked.p50, 2)} | ${m((r) => r.acked.p99, 2)} | ${m((r) => r.cores.processor, 2)} | ${m((r) => r.cores.broker, 2)} | ${m((r) => r.cores.machine, 2)} | ${rssMiB} |`);
       }
     }
   } finally {
@@ -160,8 +197,8 @@ async function main(): Promise<void> {
   }
   console.log(`\nLatency (ms, medians of ${o.runs} runs of ${o.seconds} s, the first ${WARMUP_MS / 1000} s not counted; commitIntervalMs 500, the default).`);
   console.log(`Anchor: one record emitted and acked (acks=all) on the idle broker takes p50 ${rtt.p50.toFixed(2)} ms, p99 ${rtt.p99.toFixed(2)} ms here.\n`);
-  console.log('| msg/s | workers | emit → callback p50 | p99 | max | emit → committed p50 | p99 | max | max RSS MiB (process so far) |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| msg/s | workers | emit → callback p50 | p99 | max | emit → committed p50 | p99 | max | emit → acked p50 | p99 | processor cores | broker cores | machine cores | max RSS MiB (process so far) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
 }
 
