@@ -32,7 +32,7 @@ import { Emitter, Processor, codecs } from '../src/index.js';
 import { findOrStartBroker } from '../scripts/broker.js';
 import type { LatencySample } from './latency-group.js';
 import type { SourceResult } from './latency-source.js';
-import { childPids, machine, processCpu, type MachineSample } from './sysstat.js';
+import { childPids, processCpu, snapshot, usage, type Snapshot } from './sysstat.js';
 import { median, withAdmin } from './util.js';
 
 const PARTITIONS = 6;
@@ -58,18 +58,12 @@ interface Percentiles { p50: number; p99: number; max: number }
 interface Cores { processor: number; load: number; broker: number; machine: number }
 interface RunResult { callback: Percentiles; committed: Percentiles; acked: Percentiles; cores: Cores; records: number; achievedRate: number }
 
-interface CpuMark { at: number; self: number; load: number; broker: number; machine: MachineSample }
-function cpuMark(loadPid: number, brokerPids: number[]): CpuMark {
-  return { at: performance.now(), self: processCpu('self'), load: processCpu(loadPid), broker: brokerPids.reduce((a, p) => a + processCpu(p), 0), machine: machine() };
-}
+/** sysstat's snapshot, and the load process's CPU seconds beside it. */
+interface CpuMark { snap: Snapshot; load: number }
+const cpuMark = (loadPid: number, brokerPids: number[]): CpuMark => ({ snap: snapshot(brokerPids), load: processCpu(loadPid) });
 function cores(a: CpuMark, b: CpuMark, brokerKnown: boolean): Cores {
-  const s = (b.at - a.at) / 1000;
-  return {
-    processor: (b.self - a.self) / s,
-    load: (b.load - a.load) / s,
-    broker: brokerKnown ? (b.broker - a.broker) / s : NaN,
-    machine: ((b.machine.busy - a.machine.busy) * 0.01) / s, // jiffies of all cores, 100 per core-second
-  };
+  const u = usage(a.snap, b.snap);
+  return { processor: u.selfCores, load: (b.load - a.load) / u.wallS, broker: brokerKnown ? u.brokerCores : NaN, machine: u.machineCores };
 }
 
 async function runOnce(brokers: string[], brokerPids: number[], rate: number, workers: number, seconds: number): Promise<RunResult> {
