@@ -44,6 +44,10 @@ test('co-partitioning check: equal counts pass, different counts and missing top
   const tm = manager();
   t.teardown(() => tm.close());
   t.is(await tm.checkCopartitioned([a, b], 'test'), 4);
+  // Counts fetched once for more topics than are checked: only the checked ones count.
+  const all = await tm.partitionCounts([a, b, c]);
+  t.is(await tm.checkCopartitioned([a, b], 'test', all), 4);
+  t.is(await tm.ensureStream(b, 4, all), 4);
   const err = await t.throwsAsync(tm.checkCopartitioned([a, c], 'test'), { instanceOf: NotCopartitionedError });
   t.regex(err!.message, new RegExp(`${a}=4, ${c}=2`));
   const missing = unique('cp-missing');

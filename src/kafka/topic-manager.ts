@@ -42,26 +42,34 @@ export class TopicManager {
     return this.#admin.partitionCounts(topics);
   }
 
-  /** Checks that all topics exist and have one partition count; returns it. */
-  async checkCopartitioned(topics: string[], context: string): Promise<number> {
-    const counts = await this.partitionCounts(topics);
+  /**
+   * Checks that all topics exist and have one partition count; returns it. `counts`: the
+   * partition counts already fetched (one metadata request for all of start-up's topics).
+   */
+  async checkCopartitioned(topics: string[], context: string, counts?: Map<string, number>): Promise<number> {
+    counts ??= await this.partitionCounts(topics);
     const missing = topics.filter((t) => !counts.has(t));
     if (missing.length > 0) {
       throw new TopicError(missing[0]!, `${context}: topic${missing.length > 1 ? 's' : ''} ${missing.map((t) => `'${t}'`).join(', ')} not found`);
     }
-    const distinct = new Set(counts.values());
+    const distinct = new Set(topics.map((t) => counts.get(t)!));
     if (distinct.size > 1) throw new NotCopartitionedError(Object.fromEntries(topics.map((t) => [t, counts.get(t)!])), context);
     return [...distinct][0]!;
   }
 
-  ensureStream(topic: string, partitions: number): Promise<void> {
+  /**
+   * Creates the stream topic, or checks the existing one against the settings. Resolves to its
+   * partition count. `counts`: as in checkCopartitioned (a topic absent from it does not exist).
+   */
+  ensureStream(topic: string, partitions: number, counts?: Map<string, number>): Promise<number> {
     const config: Record<string, string> = { 'cleanup.policy': 'delete' };
     if (this.#settings.retentionMs !== undefined) config['retention.ms'] = String(this.#settings.retentionMs);
-    return this.#ensure(topic, { kind: 'stream', partitions, config });
+    return this.#ensure(topic, { kind: 'stream', partitions, config }, counts);
   }
 
-  ensureTable(topic: string, partitions: number): Promise<void> {
-    return this.#ensure(topic, { kind: 'table', partitions, config: { 'cleanup.policy': 'compact' } });
+  /** As ensureStream, for a compacted table topic. */
+  ensureTable(topic: string, partitions: number, counts?: Map<string, number>): Promise<number> {
+    return this.#ensure(topic, { kind: 'table', partitions, config: { 'cleanup.policy': 'compact' } }, counts);
   }
 
   /** The broker's view of a topic's configuration. */
@@ -69,12 +77,12 @@ export class TopicManager {
     return this.#admin.describeConfig(topic);
   }
 
-  async #ensure(topic: string, want: Wanted): Promise<void> {
-    const have = await this.partitions(topic);
+  async #ensure(topic: string, want: Wanted, counts: Map<string, number> | undefined): Promise<number> {
+    const have = counts ? counts.get(topic) : await this.partitions(topic);
     if (have === undefined) {
       await this.#admin.createTopic({ topic, partitions: want.partitions, replication: this.#settings.replication, config: want.config });
       this.#log.info({ topic, partitions: want.partitions, kind: want.kind }, 'created topic');
-      return;
+      return want.partitions;
     }
     if (have !== want.partitions) {
       this.#mismatch(topic, `${want.kind} topic '${topic}' has ${have} partitions, expected ${want.partitions}`);
@@ -83,6 +91,7 @@ export class TopicManager {
     for (const [k, v] of Object.entries(want.config)) {
       if (config[k] !== v) this.#mismatch(topic, `${want.kind} topic '${topic}' has ${k}=${config[k] ?? '(unset)'}, expected ${v}`);
     }
+    return have;
   }
 
   #mismatch(topic: string, message: string): void {

@@ -31,14 +31,24 @@ export class KafkajsAdminPort implements AdminPort {
 
   partitionCounts(topics: string[]): Promise<Map<string, number>> {
     return this.#call('topic metadata', async (admin) => {
-      const existing = new Set(await admin.listTopics());
-      const present = topics.filter((t) => existing.has(t));
+      const all = await this.#metadata(admin);
       const out = new Map<string, number>();
-      if (present.length === 0) return out;
-      const meta = await admin.fetchTopicMetadata({ topics: present });
-      for (const t of meta.topics) out.set(t.name, t.partitions.length);
+      for (const t of topics) {
+        const parts = all.get(t);
+        if (parts) out.set(t, parts.length);
+      }
       return out;
     });
+  }
+
+  /**
+   * Every topic's partitions, in one Metadata request. kafkajs's listTopics and a
+   * fetchTopicMetadata of named topics are a request each (a named topic that does not exist
+   * fails the whole call), and start-up asked for a dozen such pairs before joining the group.
+   */
+  async #metadata(admin: KafkajsAdmin): Promise<Map<string, { leader: number }[]>> {
+    const meta = await admin.fetchTopicMetadata();
+    return new Map(meta.topics.map((t) => [t.name, t.partitions]));
   }
 
   async createTopic(spec: TopicSpec): Promise<void> {
@@ -72,9 +82,7 @@ export class KafkajsAdminPort implements AdminPort {
   /** The topic is in the metadata, and every partition has a leader. */
   #hasLeaders(topic: string): Promise<boolean> {
     return this.#call('topic metadata', async (admin) => {
-      if (!(await admin.listTopics()).includes(topic)) return false;
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      const parts = meta.topics.find((t) => t.name === topic)?.partitions ?? [];
+      const parts = (await this.#metadata(admin)).get(topic) ?? [];
       return parts.length > 0 && parts.every((p) => p.leader >= 0);
     });
   }

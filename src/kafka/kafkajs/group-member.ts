@@ -123,9 +123,11 @@ export class KafkajsGroupMember implements GroupMemberPort {
     } catch {
       return; // the join itself reports an unreachable broker
     }
-    if (g.members.length === 0 || this.#inc?.joined) return;
-    this.#log.info({ group: this.#o.groupId, members: g.members.map((m) => `${m.clientId}@${m.host}`), state: g.state },
-      `group '${this.#o.groupId}' has ${g.members.length} member(s) that have not left: the join waits until they rejoin, ` +
+    // This instance's own join may already be listed (the describe raced it): not a waiting member.
+    const others = g.members.filter((m) => m.clientId !== this.#clientId);
+    if (others.length === 0 || this.#inc?.joined) return;
+    this.#log.info({ group: this.#o.groupId, members: others.map((m) => `${m.clientId}@${m.host}`), state: g.state },
+      `group '${this.#o.groupId}' has ${others.length} member(s) that have not left: the join waits until they rejoin, ` +
       `or, if they are gone (an unclean exit), until their session expires (up to their session timeout; ours is ${this.#o.sessionTimeoutMs / 1000} s)`);
   }
 

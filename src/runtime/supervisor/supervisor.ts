@@ -43,7 +43,10 @@ export class Supervisor {
   #producer: ProducerPort | undefined;
   #reader: ReaderPort | undefined;
   /** Resolves once the actor threads are up (each loaded the group module). */
-  #poolStarted: Promise<void> | undefined;
+  /** The actor pool is up and the group's own topics exist: actors may open. */
+  #actorsReady: Promise<void> | undefined;
+  /** The group table topic exists with the inputs' partition count (standbys read it). */
+  #tableReady: Promise<void> = Promise.resolve();
   #topics: TopicManager | undefined;
   #partitionCounts = new Map<string, number>();
   #npar = 0;
@@ -120,36 +123,42 @@ export class Supervisor {
       return started;
     };
     let poolStarted = o.workers !== undefined ? startPool(o.workers) : undefined;
-    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs${g.joinEdges.length > 0 ? ' and joined tables' : ''}`);
-    poolStarted ??= startPool(Math.max(1, Math.min(this.#npar, availableParallelism())));
     const tableT = o.tableTopic;
     const loopT = o.loopTopic;
-    if (g.loopEdge) await this.#topics.ensureStream(loopT, this.#npar);
-    if (g.persistEdge) await this.#topics.ensureTable(tableT, this.#npar);
+    const outputs = g.outputEdges.map((e) => e.topic);
+    // One metadata request answers every topic question of start-up.
+    const counts = await this.#topics.partitionCounts([...new Set([...copartitioned, loopT, tableT, ...outputs, ...g.lookupEdges.map((e) => e.table)])]);
+    this.#npar = await this.#topics.checkCopartitioned(copartitioned, `group '${g.group}' inputs${g.joinEdges.length > 0 ? ' and joined tables' : ''}`, counts);
+    poolStarted ??= startPool(Math.max(1, Math.min(this.#npar, availableParallelism())));
     // The loop and the table must be co-partitioned with the inputs whatever the mismatch policy:
     // recovery reads table partition p for input partition p.
-    const own = [...(g.loopEdge ? [loopT] : []), ...(g.persistEdge ? [tableT] : [])];
-    const ownCounts = await this.#topics.partitionCounts(own);
-    for (const t of own) {
-      if (ownCounts.get(t) !== this.#npar) {
-        throw new NotCopartitionedError({ ...Object.fromEntries(inputs.map((i) => [i, this.#npar])), [t]: ownCounts.get(t) ?? 0 }, `group '${g.group}'`);
-      }
-    }
-    const outputs = g.outputEdges.map((e) => e.topic);
-    const outCounts = await this.#topics.partitionCounts(outputs);
+    const copartitionedOwn = (t: string) => (n: number) => {
+      if (n !== this.#npar) throw new NotCopartitionedError({ ...Object.fromEntries(inputs.map((i) => [i, this.#npar])), [t]: n }, `group '${g.group}'`);
+    };
+    // The member consumes the loop topic, so it exists before the join. The table is read only by
+    // the actors: it is created or checked while the group is joined (#open waits for it).
+    if (g.loopEdge) copartitionedOwn(loopT)(await this.#topics.ensureStream(loopT, this.#npar, counts));
+    const tableReady = g.persistEdge ? this.#topics.ensureTable(tableT, this.#npar, counts).then(copartitionedOwn(tableT)) : Promise.resolve();
+    tableReady.catch(() => undefined); // awaited by #open and at the end of #start
     for (const t of outputs) {
-      if (!outCounts.has(t)) throw new TopicError(t, `group '${g.group}': output topic '${t}' not found (create it first)`);
+      if (!counts.has(t)) throw new TopicError(t, `group '${g.group}': output topic '${t}' not found (create it first)`);
     }
-    this.#partitionCounts = new Map([...outCounts, [loopT, this.#npar], [tableT, this.#npar]]);
+    this.#partitionCounts = new Map([...counts, [loopT, this.#npar], [tableT, this.#npar]]);
+    this.#tableReady = tableReady;
+    this.#actorsReady = Promise.all([poolStarted, tableReady]).then(() => undefined);
+    this.#actorsReady.catch(() => undefined);
     if (this.#stopped()) return;
-    await this.#openLookups(client);
+    await this.#openLookups(client, counts);
     if (this.#stopped()) return;
-    if (o.recoverAhead && g.persistEdge) await this.#recoverAhead();
+    if (o.recoverAhead && g.persistEdge) {
+      await tableReady;
+      await this.#recoverAhead();
+    }
     if (this.#stopped()) return;
 
     // The group is joined while the threads still load the group module: actors are opened
-    // once the pool is up (#open), and records fetched meanwhile wait in their handles.
-    this.#poolStarted = poolStarted;
+    // once the pool is up and the table exists (#open), and records fetched meanwhile wait in
+    // their handles.
     this.#producer = client.producer();
     this.#reader = client.reader();
     if (this.#stopped()) return;
@@ -169,17 +178,16 @@ export class Supervisor {
       onBatch: (topic, partition, chunk, hwm) => this.#onBatch(topic, partition, chunk, hwm),
       onFatal: (err) => this.#fail(err),
     });
-    await poolStarted;
+    await this.#actorsReady;
   }
 
   /**
    * Looked-up tables are recovered before the group is joined (no input is consumed without
    * them), once for the whole process, then followed.
    */
-  async #openLookups(client: KafkaClient): Promise<void> {
+  async #openLookups(client: KafkaClient, counts: Map<string, number>): Promise<void> {
     const edges = this.#graph.lookupEdges;
     if (edges.length === 0) return;
-    const counts = await this.#topics!.partitionCounts(edges.map((e) => e.table));
     const spec = this.#o.storage;
     const dir = spec.kind === 'lmdb' ? join(spec.path, 'lookups') : (this.#lookupTmp = mkdtempSync(join(tmpdir(), `partita-lookups-${this.#graph.group}-`)));
     for (const e of edges) {
@@ -222,6 +230,8 @@ export class Supervisor {
   /** A partition this instance no longer (or not yet) owns becomes a standby once its actor closed. */
   async #startStandby(p: number): Promise<void> {
     await this.#retiring.get(p)?.catch(() => undefined);
+    // A failed table check fails the processor through #open; no standby starts then.
+    if (!(await this.#tableReady.then(() => true, () => false))) return;
     if (this.#stopped() || this.#handles.has(p) || this.#standbys.has(p)) return;
     const s = this.#newStandby(p);
     this.#standbys.set(p, s);
@@ -302,7 +312,7 @@ export class Supervisor {
 
   async #open(h: ActorHandle): Promise<void> {
     try {
-      await this.#poolStarted;
+      await this.#actorsReady;
       // A partition revoked and assigned again waits until its old actor closed its store.
       await this.#retiring.get(h.partition);
       await this.#standbyClosing.get(h.partition);
