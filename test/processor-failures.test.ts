@@ -57,6 +57,20 @@ test('a worker thread that dies rejects run() with WorkerCrashedError naming its
   t.is(p.stats().state, 'failed');
 });
 
+test('an existing group table with another partition count fails run() before any record is processed (the table is checked while the group is joined)', async (t) => {
+  const topic = unique('cp-in');
+  const group = unique('cp-table');
+  await createTopics([{ topic, partitions: 4 }, { topic: `${group}-table`, partitions: 3, compact: true }]);
+  await emitCounts(topic, 20, 5);
+  let processed = 0;
+  const graph = defineGroup(group, [input(topic, codecs.string, () => void processed++), persist(codecs.string)]);
+  const p = new Processor({ brokers: brokers(), group: graph, workers: 0, storage: 'memory' });
+  const err = await t.throwsAsync(p.run(), { instanceOf: NotCopartitionedError });
+  t.regex(err!.message, new RegExp(`group '${group}'.*${group}-table=3`));
+  t.is(processed, 0);
+  t.is(await committed(group, topic), 0);
+});
+
 test('inputs with different partition counts fail before anything is consumed', async (t) => {
   const a = unique('cp-a');
   const b = unique('cp-b');
