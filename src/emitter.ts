@@ -5,6 +5,7 @@ import { encodeWith, keyBytes, type Codec } from './codec/codec.js';
 import { hashers, type Hasher } from './hashers.js';
 import { mergeHeaders, type HeadersInit } from './headers.js';
 import { BrokerUnavailableError, EmitterClosedError, InvalidArgumentError, ProduceError, TopicError } from './errors.js';
+import { checkBrokers } from './kafka/brokers.js';
 import { defaultLogger, type Logger } from './logger.js';
 
 export interface EmitterOptions<T> {
@@ -62,7 +63,8 @@ export class Emitter<T> {
   readonly #inflight = new Set<Promise<void>>();
 
   constructor(opts: EmitterOptions<T>) {
-    if (!opts.brokers?.length) throw new InvalidArgumentError('Emitter: brokers must name at least one broker');
+    if (!opts) throw new InvalidArgumentError('Emitter: options are required');
+    checkBrokers('Emitter', opts.brokers, opts.kafkaClient !== undefined);
     if (!opts.topic) throw new InvalidArgumentError('Emitter: topic is required');
     if (!opts.codec) throw new InvalidArgumentError(`Emitter(${opts.topic}): codec is required`);
     this.topic = opts.topic;

@@ -1,6 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from './errors.js';
+import { checkBrokers } from './kafka/brokers.js';
 import { isGroupGraph, type GraphType, type GroupGraph, type TableValue, type VisitorMeta, type VisitorName } from './graph/define-group.js';
 import type { UnknownSpec } from './graph/context.js';
 import { loadGroupModule } from './graph/load.js';
@@ -83,9 +84,8 @@ export class Processor<G extends GraphType = UntypedGraph> {
   #stopRequested = false;
 
   constructor(opts: ProcessorOptions<G>) {
-    if (!opts || !Array.isArray(opts.brokers) || opts.brokers.length === 0) {
-      throw new InvalidArgumentError('Processor: brokers must name at least one broker');
-    }
+    if (!opts) throw new InvalidArgumentError('Processor: options are required');
+    checkBrokers('Processor', opts.brokers, opts.kafkaClient !== undefined);
     if (opts.group === undefined) throw new InvalidArgumentError('Processor: group is required (a module URL, or a graph with workers: 0)');
     if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 0)) {
       throw new InvalidArgumentError(`Processor: workers must be a whole number ≥ 0, got ${opts.workers}`);

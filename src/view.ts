@@ -5,6 +5,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { decodeWith, keyBytes, type Codec } from './codec/codec.js';
 import { BrokerUnavailableError, InvalidArgumentError, StateError, TopicError } from './errors.js';
+import { checkBrokers } from './kafka/brokers.js';
 import { hashers, type Hasher } from './hashers.js';
 import { kafkajsClient } from './kafka/kafkajs/index.js';
 import type { KafkaClient, KafkaClientFactory, ReaderPort } from './kafka/ports.js';
@@ -96,7 +97,8 @@ export class View<T> {
   #error: Error | undefined;
 
   constructor(opts: ViewOptions<T>) {
-    if (!opts || !Array.isArray(opts.brokers) || opts.brokers.length === 0) throw new InvalidArgumentError('View: brokers must name at least one broker');
+    if (!opts) throw new InvalidArgumentError('View: options are required');
+    checkBrokers('View', opts.brokers, opts.kafkaClient !== undefined);
     if (!opts.table) throw new InvalidArgumentError('View: table is required');
     if (!opts.codec) throw new InvalidArgumentError(`View(${opts.table}): codec is required`);
     if (opts.storage !== undefined && opts.storage !== 'lmdb' && opts.storage !== 'memory') {

@@ -6,13 +6,14 @@ import { tempDir } from './helpers.js';
 import { copartitionPlan } from '../src/kafka/copartition.js';
 import { Lifecycle, ACTOR_TRANSITIONS } from '../src/runtime/lifecycle.js';
 import { MemoryStore } from '../src/storage/memory.js';
-import { StateError } from '../src/errors.js';
-import { codecs } from '../src/index.js';
+import { InvalidArgumentError, StateError } from '../src/errors.js';
+import { codecs, defineGroup, Emitter, input, Processor, View } from '../src/index.js';
 import { tableWrites } from '../src/table/update.js';
 import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.js';
 import { crc32c, decodeRecordBatches, encodeRecordBatch, summarizeBatches } from '../src/kafka/record-batch.js';
 import { batchWrites } from '../src/table/update.js';
 import { InputQueue } from '../src/runtime/actor/input-queue.js';
+import { MemoryKafka } from '../src/tester/memory-kafka.js';
 import { RecordKind, type WireRecord } from '../src/runtime/wire.js';
 import { createRequire } from 'node:module';
 
@@ -271,4 +272,24 @@ test('effects producer: packed effects become one record batch per partition, re
     t.is(emits.length, 300);
     t.true(emits.every((r) => r.h === r.key.slice(1, 2)), 'every emit keeps its header');
   }
+});
+
+test('broker lists are checked where they are given: Processor, Emitter and View reject a bad one with InvalidArgumentError', (t) => {
+  const bad: unknown[] = [[], ['localhost'], [undefined], ['kafka:0'], ['kafka:70000'], ['a b:9092'], [9092]];
+  const make: [string, (brokers: string[]) => unknown][] = [
+    ['Processor', (brokers) => new Processor({ brokers, group: defineGroup('g', [input('in', codecs.string, () => undefined)]), workers: 0 })],
+    ['Emitter', (brokers) => new Emitter({ brokers, topic: 't', codec: codecs.string })],
+    ['View', (brokers) => new View({ brokers, table: 't', codec: codecs.string, storage: 'memory' })],
+  ];
+  for (const [name, fn] of make) {
+    for (const brokers of bad) {
+      const err = t.throws(() => fn(brokers as string[]), { instanceOf: InvalidArgumentError }, `${name} ${JSON.stringify(brokers)}`);
+      t.regex(err!.message, new RegExp(`^${name}: brokers must`));
+    }
+    t.notThrows(() => fn(['kafka-1.example:9092', '10.0.0.7:19092', '[::1]:9092']), name);
+  }
+  // A custom client (the tester's) names its brokers as it likes; empty names stay an error.
+  const kafkaClient = new MemoryKafka().client;
+  t.notThrows(() => new Emitter({ brokers: ['tester'], topic: 't', codec: codecs.string, kafkaClient }));
+  t.throws(() => new Emitter({ brokers: [''], topic: 't', codec: codecs.string, kafkaClient }), { instanceOf: InvalidArgumentError });
 });
