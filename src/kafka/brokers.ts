@@ -5,10 +5,10 @@ const BROKER = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):(\d{1,5})$/;
 
 /**
  * Checks a broker list where it is given (Processor, Emitter, View). kafkajs checks it only when it
- * first connects, and its error escaped as an uncaught KafkaJSNonRetriableError. With a custom
+ * first connects, and run() then rejected with its raw KafkaJSNonRetriableError. With a custom
  * `kafkaClient` (the tester's in-memory cluster) the names are that client's: only non-empty strings.
  */
-export function checkBrokers(where: string, brokers: unknown, customClient: boolean): string[] {
+export function checkBrokers(where: string, brokers: unknown, customClient: boolean): void {
   if (!Array.isArray(brokers) || brokers.length === 0) throw new InvalidArgumentError(`${where}: brokers must name at least one broker`);
   for (const b of brokers as unknown[]) {
     if (customClient && typeof b === 'string' && b.length > 0) continue;
@@ -18,5 +18,4 @@ export function checkBrokers(where: string, brokers: unknown, customClient: bool
       throw new InvalidArgumentError(`${where}: brokers must be "host:port" strings, got ${typeof b === 'string' ? JSON.stringify(b) : String(b)}`);
     }
   }
-  return brokers as string[];
 }

@@ -42,8 +42,7 @@ export class Supervisor {
   #consumer: GroupMemberPort | undefined;
   #producer: ProducerPort | undefined;
   #reader: ReaderPort | undefined;
-  /** Resolves once the actor threads are up (each loaded the group module). */
-  /** The actor pool is up and the group's own topics exist: actors may open. */
+  /** The actor threads are up (each loaded the group module) and the group table exists: actors may open. */
   #actorsReady: Promise<void> | undefined;
   /** The group table topic exists with the inputs' partition count (standbys read it). */
   #tableReady: Promise<void> = Promise.resolve();
@@ -132,13 +131,13 @@ export class Supervisor {
     poolStarted ??= startPool(Math.max(1, Math.min(this.#npar, availableParallelism())));
     // The loop and the table must be co-partitioned with the inputs whatever the mismatch policy:
     // recovery reads table partition p for input partition p.
-    const copartitionedOwn = (t: string) => (n: number) => {
+    const checkOwn = (t: string, n: number) => {
       if (n !== this.#npar) throw new NotCopartitionedError({ ...Object.fromEntries(inputs.map((i) => [i, this.#npar])), [t]: n }, `group '${g.group}'`);
     };
     // The member consumes the loop topic, so it exists before the join. The table is read only by
     // the actors: it is created or checked while the group is joined (#open waits for it).
-    if (g.loopEdge) copartitionedOwn(loopT)(await this.#topics.ensureStream(loopT, this.#npar, counts));
-    const tableReady = g.persistEdge ? this.#topics.ensureTable(tableT, this.#npar, counts).then(copartitionedOwn(tableT)) : Promise.resolve();
+    if (g.loopEdge) checkOwn(loopT, await this.#topics.ensureStream(loopT, this.#npar, counts));
+    const tableReady = g.persistEdge ? this.#topics.ensureTable(tableT, this.#npar, counts).then((n) => checkOwn(tableT, n)) : Promise.resolve();
     tableReady.catch(() => undefined); // awaited by #open and at the end of #start
     for (const t of outputs) {
       if (!counts.has(t)) throw new TopicError(t, `group '${g.group}': output topic '${t}' not found (create it first)`);
