@@ -13,6 +13,7 @@ import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.
 import { crc32c, decodeRecordBatches, encodeRecordBatch, summarizeBatches } from '../src/kafka/record-batch.js';
 import { batchWrites } from '../src/table/update.js';
 import { InputQueue } from '../src/runtime/actor/input-queue.js';
+import { placeActor } from '../src/runtime/supervisor/actor-pool.js';
 import { MemoryKafka } from '../src/tester/memory-kafka.js';
 import { RecordKind, type WireRecord } from '../src/runtime/wire.js';
 import { createRequire } from 'node:module';
@@ -292,4 +293,23 @@ test('broker lists are checked where they are given: Processor, Emitter and View
   const kafkaClient = new MemoryKafka().client;
   t.notThrows(() => new Emitter({ brokers: ['tester'], topic: 't', codec: codecs.string, kafkaClient }));
   t.throws(() => new Emitter({ brokers: [''], topic: 't', codec: codecs.string, kafkaClient }), { instanceOf: InvalidArgumentError });
+});
+
+test('actor placement: fewest partitions first, then least backlog; never a dead thread or one holding the partition', (t) => {
+  const host = (partitions: number[], backlog = 0, live = true) => ({ live, partitions: new Set(partitions), backlog });
+  t.is(placeActor([host([0, 1]), host([2])], 3), 1, 'fewer partitions wins over backlog');
+  t.is(placeActor([host([0], 9000), host([1], 500)], 2), 1, 'equal counts: the smaller backlog');
+  t.is(placeActor([host([0]), host([], 0, false)], 1), 0, 'a dead thread gets nothing');
+  t.is(placeActor([host([4]), host([0, 1, 2])], 4), 1, 'not the thread already holding the partition');
+  t.is(placeActor([host([], 0, false)], 0), -1);
+  // A skewed catch-up (two partitions with most of the records), placed largest backlog first
+  // as the supervisor does: the two go to different threads, and the counts stay 3 and 3.
+  const backlogs = [9000, 500, 9000, 500, 500, 500];
+  const hosts = [host([]), host([])];
+  for (const p of [0, 1, 2, 3, 4, 5].sort((a, b) => backlogs[b]! - backlogs[a]!)) {
+    const i = placeActor(hosts, p);
+    hosts[i] = host([...hosts[i]!.partitions, p], hosts[i]!.backlog + backlogs[p]!);
+  }
+  t.deepEqual(hosts.map((h) => h.backlog), [9000 + 1000, 9000 + 1000]);
+  t.deepEqual(hosts.map((h) => h.partitions.size), [3, 3]);
 });

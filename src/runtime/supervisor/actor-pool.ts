@@ -25,7 +25,8 @@ export interface Placement {
 export interface ActorPool {
   readonly size: number;
   start(): Promise<void>;
-  open(init: ActorInit): Placement;
+  /** `backlog`: the partition's records waiting to be processed, when known (a placement hint). */
+  open(init: ActorInit, backlog?: number): Placement;
   release(host: number, partition: number): void;
   /** Partitions per host, for stats. */
   hosts(): number[][];
@@ -66,9 +67,41 @@ export class InlinePool implements ActorPool {
   }
 }
 
+/** What placement weighs of a thread. */
+export interface HostLoad {
+  live: boolean;
+  partitions: ReadonlySet<number>;
+  /** The backlogs its partitions had when they were placed. */
+  backlog: number;
+}
+
+/**
+ * The thread for a new actor: a live one without that partition, with the fewest partitions (they
+ * are the lasting load), and among those the least backlog (a catch-up is spread over the threads
+ * when the partitions are placed largest backlog first). -1: none.
+ */
+export function placeActor(hosts: readonly HostLoad[], partition: number): number {
+  let best = -1;
+  for (let i = 0; i < hosts.length; i++) {
+    const h = hosts[i]!;
+    if (!h.live || h.partitions.has(partition)) continue;
+    const b = best < 0 ? undefined : hosts[best]!;
+    if (!b || h.partitions.size < b.partitions.size || (h.partitions.size === b.partitions.size && h.backlog < b.backlog)) best = i;
+  }
+  return best;
+}
+
+const sumOf = (xs: Iterable<number>) => {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+};
+
 interface Host {
   worker: Worker;
   partitions: Set<number>;
+  /** Backlog hint of each partition at its placement. */
+  backlogs: Map<number, number>;
   exited: boolean;
   loopDelay: LoopDelayStats | null;
 }
@@ -113,7 +146,7 @@ export class ThreadPool implements ActorPool {
         // A bounded young generation: actor threads allocate short-lived records fast, and each
         // full semi-space is resident memory; at 8 MiB they scavenged ~60 times per 200k records.
         const worker = new Worker(entry, { workerData: data, name: `partita-${this.#group}-${i}`, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
-        const host: Host = { worker, partitions: new Set(), exited: false, loopDelay: null };
+        const host: Host = { worker, partitions: new Set(), backlogs: new Map(), exited: false, loopDelay: null };
         this.#hosts.push(host);
         return new Promise<void>((resolve, reject) => {
           let ready = false;
@@ -142,24 +175,22 @@ export class ThreadPool implements ActorPool {
     );
   }
 
-  open(init: ActorInit): Placement {
-    let best = -1;
-    for (let i = 0; i < this.#hosts.length; i++) {
-      const h = this.#hosts[i]!;
-      if (h.exited || h.partitions.has(init.partition)) continue;
-      if (best < 0 || h.partitions.size < this.#hosts[best]!.partitions.size) best = i;
-    }
+  open(init: ActorInit, backlog = 0): Placement {
+    const loads = this.#hosts.map((h) => ({ live: !h.exited, partitions: h.partitions, backlog: sumOf(h.backlogs.values()) }));
+    const best = placeActor(loads, init.partition);
     if (best < 0) throw new WorkerCrashedError(this.#group, -1, [init.partition], 'no live worker thread to place the actor on');
     const host = this.#hosts[best]!;
     const { port1, port2 } = new MessageChannel();
     const msg: SupervisorToHost = { v: PROTOCOL_VERSION, kind: 'open', actorId: init.partition, port: port2, init };
     host.worker.postMessage(msg, [port2]);
     host.partitions.add(init.partition);
+    host.backlogs.set(init.partition, backlog);
     return { port: port1, host: best };
   }
 
   release(host: number, partition: number): void {
     this.#hosts[host]?.partitions.delete(partition);
+    this.#hosts[host]?.backlogs.delete(partition);
   }
 
   hosts(): number[][] {

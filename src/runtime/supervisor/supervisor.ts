@@ -285,8 +285,10 @@ export class Supervisor {
       this.#handles.delete(p);
       this.#retire(p, h);
     }
-    for (const p of partitions) {
-      if (this.#handles.has(p)) continue;
+    // Largest backlog first, so that placement spreads a catch-up over the threads (see placeActor).
+    const backlog = new Map(partitions.map((p) => [p, this.#backlog(p)]));
+    const fresh = partitions.filter((p) => !this.#handles.has(p)).sort((a, b) => (backlog.get(b) ?? 0) - (backlog.get(a) ?? 0));
+    for (const p of fresh) {
       const standby = this.#standbys.get(p);
       if (standby) {
         // Takeover: the standby closes its stores; the actor opens them and reads the delta.
@@ -297,7 +299,7 @@ export class Supervisor {
       this.#handles.set(p, h);
       // A pause may outlive a reassignment in the client: a new owner starts unpaused.
       this.#consumer?.resume(p);
-      void this.#open(h);
+      void this.#open(h, backlog.get(p));
     }
     if (this.#o.hotStandby && this.#graph.persistEdge) {
       for (let p = 0; p < this.#npar; p++) if (!keep.has(p)) void this.#startStandby(p);
@@ -309,7 +311,18 @@ export class Supervisor {
     this.#checkReady();
   }
 
-  async #open(h: ActorHandle): Promise<void> {
+  /** Records of partition p's inputs not yet committed, from the last offsets read (undefined before the first). */
+  #backlog(p: number): number | undefined {
+    let sum: number | undefined;
+    for (const t of this.#consumed) {
+      const high = this.#offsets?.highWatermark(t, p);
+      if (high === undefined) continue;
+      sum = (sum ?? 0) + Math.max(0, high - (this.#offsets?.committed(t, p) ?? 0));
+    }
+    return sum;
+  }
+
+  async #open(h: ActorHandle, backlog: number | undefined): Promise<void> {
     try {
       await this.#actorsReady;
       // A partition revoked and assigned again waits until its old actor closed its store.
@@ -328,7 +341,7 @@ export class Supervisor {
         flushEvery: this.#o.flushEvery,
         defaultHeaders: this.#o.defaultHeaders,
       };
-      const placed = this.#pool!.open(init);
+      const placed = this.#pool!.open(init, backlog);
       await h.attach(placed.port, placed.host);
     } catch (err) {
       if (h.state !== 'closed') this.#fail(err as Error);
