@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
-import { Emitter, Processor, codecs } from '../src/index.js';
+import { Emitter, Processor, codecs, hashers } from '../src/index.js';
 import { findOrStartBroker, repoRoot } from '../scripts/broker.js';
 import type { ProgressSample } from './count-group.js';
 import { childPids, snapshot, threads, usage, waitIdle, type Snapshot, type Usage } from './sysstat.js';
@@ -155,7 +155,24 @@ async function calibrate(us: number): Promise<{ iters: number; nsPerIter: number
 }
 
 
-async function prefill(brokers: string[], topic: string, n: number, keys: number): Promise<number> {
+/**
+ * The key of record j. Skewed: nine records in ten go to partitions 0 and 2 (a catch-up after an
+ * outage where two partitions hold most of the backlog), the rest spread over the other four.
+ */
+function keyOf(keys: number, skewed: boolean): (j: number) => string {
+  if (!skewed) return (j) => `user-${j % keys}`;
+  const enc = new TextEncoder();
+  const hot: string[] = [];
+  const cold: string[] = [];
+  for (let k = 0; hot.length < keys || cold.length < keys; k++) {
+    const key = `user-${k}`;
+    const p = hashers.murmur2(enc.encode(key), PARTITIONS);
+    if (p === 0 || p === 2) { if (hot.length < keys) hot.push(key); } else if (cold.length < keys) cold.push(key);
+  }
+  return (j) => (j % 10 < 9 ? hot[j % keys]! : cold[j % keys]!);
+}
+
+async function prefill(brokers: string[], topic: string, n: number, keys: number, skewed = false): Promise<number> {
   const t0 = performance.now();
   await withAdmin(brokers, async (a) => {
     await a.createTopics({ waitForLeaders: true, timeout: 30_000, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
@@ -169,9 +186,10 @@ async function prefill(brokers: string[], topic: string, n: number, keys: number
   });
   const emitter = new Emitter({ brokers, topic, codec: codecs.string, logger: silent, clientId: 'partita-bench-prefill' });
   const chunk = 20_000;
+  const key = keyOf(keys, skewed);
   for (let i = 0; i < n; i += chunk) {
     const all: Promise<void>[] = [];
-    for (let j = i; j < Math.min(n, i + chunk); j++) all.push(emitter.emit(`user-${j % keys}`, 'click'));
+    for (let j = i; j < Math.min(n, i + chunk); j++) all.push(emitter.emit(key(j), 'click'));
     await Promise.all(all);
   }
   await emitter.close();
@@ -377,6 +395,8 @@ interface Ctx {
 interface Scenario {
   name: string;
   n: number;
+  /** Most records in two of the six partitions (see keyOf). */
+  skewed?: boolean;
   what: string;
   run(ctx: Ctx, topic: string, ends: number[]): Promise<Measured>;
 }
@@ -388,10 +408,11 @@ function scenarios(o: Options, cpuLabel: string): Scenario[] {
     what: `partita count processor, workers: ${w}`,
     run: (ctx, topic, ends) => runPartita(ctx, topic, ends, w, 0),
   });
-  const cpu = (w: number): Scenario => ({
-    name: `${cpuLabel}/workers${w}`,
+  const cpu = (w: number, skewed = false): Scenario => ({
+    name: `${cpuLabel}${skewed ? '-skewed' : ''}/workers${w}`,
     n: o.cpuN,
-    what: `count + ~${o.cpuUs} µs CPU per message, workers: ${w}`,
+    skewed,
+    what: `count + ~${o.cpuUs} µs CPU per message, workers: ${w}${skewed ? ', 90 % of the records in partitions 0 and 2' : ''}`,
     run: (ctx, topic, ends) => runPartita(ctx, topic, ends, w, ctx.iters),
   });
   return [
@@ -401,6 +422,8 @@ function scenarios(o: Options, cpuLabel: string): Scenario[] {
     { name: 'kafkajs/eachBatch', n: o.countN, what: 'plain kafkajs eachBatch loop, count in a Map (no state, no produce)', run: (ctx, topic, ends) => runKafkajs(ctx, topic, ends) },
     cpu(0),
     cpu(2),
+    cpu(0, true),
+    cpu(2, true),
   ];
 }
 
@@ -414,7 +437,7 @@ async function runScenario(ctx: Ctx, s: Scenario): Promise<ScenarioResult> {
   const o = ctx.opts;
   const topic = `bench-in-${s.name.replace(/[^a-z0-9]+/gi, '-')}-${randomUUID().slice(0, 6)}`;
   ctx.cleanupTopics.push(topic);
-  const prefillMs = await prefill(ctx.brokers, topic, s.n, o.keys);
+  const prefillMs = await prefill(ctx.brokers, topic, s.n, o.keys, s.skewed);
   const ends = await partitionEnds(ctx.brokers, topic);
   log(`${s.name}: pre-filled ${s.n} messages into ${topic} in ${(prefillMs / 1000).toFixed(1)} s`);
   const runs: RunResult[] = [];
@@ -501,6 +524,7 @@ function report(ctx: Ctx, results: ScenarioResult[], info: { brokerSource: strin
   lines.push(`| count workers1 / workers0 | ${ratio('count/workers1', 'count/workers0', 'processed')} | ${ratio('count/workers1', 'count/workers0', 'committed')} |`);
   lines.push(`| count workers2 / workers0 | ${ratio('count/workers2', 'count/workers0', 'processed')} | ${ratio('count/workers2', 'count/workers0', 'committed')} |`);
   lines.push(`| **${cpu} workers2 / workers0** (ideal 2.00×) | **${ratio(`${cpu}/workers2`, `${cpu}/workers0`, 'processed')}** | **${ratio(`${cpu}/workers2`, `${cpu}/workers0`, 'committed')}** |`);
+  lines.push(`| ${cpu}-skewed workers2 / workers0 (90 % of the records in 2 partitions) | ${ratio(`${cpu}-skewed/workers2`, `${cpu}-skewed/workers0`, 'processed')} | ${ratio(`${cpu}-skewed/workers2`, `${cpu}-skewed/workers0`, 'committed')} |`);
   lines.push('');
 
   // CPU per message: where the budget of 2 cores goes.

@@ -2,7 +2,7 @@
 // local state deleted (rebuilt from the changelog). Once with worker threads, once in-thread.
 import test from 'ava';
 import { rmSync } from 'node:fs';
-import { createTopics, tempDir, unique } from './helpers.js';
+import { createTopics, kafka, tempDir, unique } from './helpers.js';
 import { actors, emitCounts, merge, start, tableOf, waitProcessed } from './processor-helpers.js';
 
 for (const workers of [2, 0]) {
@@ -54,3 +54,23 @@ for (const workers of [2, 0]) {
     await run.done;
   });
 }
+
+test('workers: 2 — a skewed backlog is spread over the threads: the two heavy partitions (0 and 5) are placed on different threads, three partitions each', async (t) => {
+  const group = unique('skew');
+  const topic = unique('skewed');
+  await createTopics([{ topic, partitions: 6 }]);
+  const producer = kafka().producer();
+  await producer.connect();
+  // Opened in partition order, 0 and 5 would both land on the first thread (counts alternate).
+  const sizes = [400, 10, 10, 10, 10, 400];
+  for (const [partition, n] of sizes.entries()) {
+    await producer.send({ topic, messages: Array.from({ length: n }, (_, i) => ({ partition, key: `p${partition}-${i % 20}`, value: 'click' })) });
+  }
+  await producer.disconnect();
+  const groupUrl = new URL(`./fixtures/counter.js?group=${group}&input=${topic}`, import.meta.url);
+  const { p } = await start({ group: groupUrl, workers: 2, storagePath: tempDir(t) }, t);
+  await waitProcessed(p, sizes.reduce((s, n) => s + n, 0));
+  const threads = p.stats().threads.map((th) => th.partitions);
+  t.deepEqual(threads.map((ps) => ps.length), [3, 3], JSON.stringify(threads));
+  t.not(threads.findIndex((ps) => ps.includes(0)), threads.findIndex((ps) => ps.includes(5)), `partitions 0 and 5 share a thread: ${JSON.stringify(threads)}`);
+});

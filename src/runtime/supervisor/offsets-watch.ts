@@ -23,11 +23,15 @@ export class OffsetsWatch {
     this.#log = log;
   }
 
-  /** Reads now, then every `intervalMs`; a read still in flight (a broker outage) skips a turn. */
-  start(intervalMs: number): void {
-    void this.refresh();
+  /**
+   * Reads now, then every `intervalMs`; a read still in flight (a broker outage) skips a turn.
+   * Resolves when the first read is done (it never rejects: a failed read leaves the offsets unknown).
+   */
+  start(intervalMs: number): Promise<void> {
+    const first = this.refresh();
     this.#timer = setInterval(() => void this.refresh(), intervalMs);
     this.#timer.unref();
+    return first;
   }
 
   async refresh(): Promise<void> {

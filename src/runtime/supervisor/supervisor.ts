@@ -21,6 +21,9 @@ import { OffsetsWatch } from './offsets-watch.js';
 import { ProcessorCounters } from './counters.js';
 import type { ProcessorStats } from '../../stats.js';
 
+/** How long placement waits, once the threads are up, for the first read of the input offsets. */
+const PLACEMENT_WAIT_MS = 1000;
+
 export class Supervisor {
   readonly life = new Lifecycle<ProcessorState>('processor', 'idle', PROCESSOR_TRANSITIONS);
   readonly #o: ResolvedOptions;
@@ -58,6 +61,8 @@ export class Supervisor {
   #earlyCommit: NodeJS.Timeout | undefined;
   #lastCommitAt = 0;
   #offsets: OffsetsWatch | undefined;
+  /** The first read of the input offsets, which placement by backlog waits for (bounded). */
+  #offsetsRead: Promise<void> = Promise.resolve();
   readonly #counters = new ProcessorCounters();
   /** The topics the group member consumes: the inputs and the loop topic. */
   #consumed: string[] = [];
@@ -164,7 +169,7 @@ export class Supervisor {
 
     this.#consumed = [...inputs, ...(g.loopEdge ? [loopT] : [])];
     this.#offsets = new OffsetsWatch(admin, g.group, this.#consumed, this.#log);
-    this.#offsets.start(o.offsetsRefreshMs);
+    this.#offsetsRead = this.#offsets.start(o.offsetsRefreshMs);
     this.#consumer = client.groupMember({
       groupId: g.group,
       topics: this.#consumed,
@@ -285,10 +290,9 @@ export class Supervisor {
       this.#handles.delete(p);
       this.#retire(p, h);
     }
-    // Largest backlog first, so that placement spreads a catch-up over the threads (see placeActor).
-    const backlog = new Map(partitions.map((p) => [p, this.#backlog(p)]));
-    const fresh = partitions.filter((p) => !this.#handles.has(p)).sort((a, b) => (backlog.get(b) ?? 0) - (backlog.get(a) ?? 0));
-    for (const p of fresh) {
+    const fresh: ActorHandle[] = [];
+    for (const p of partitions) {
+      if (this.#handles.has(p)) continue;
       const standby = this.#standbys.get(p);
       if (standby) {
         // Takeover: the standby closes its stores; the actor opens them and reads the delta.
@@ -299,8 +303,9 @@ export class Supervisor {
       this.#handles.set(p, h);
       // A pause may outlive a reassignment in the client: a new owner starts unpaused.
       this.#consumer?.resume(p);
-      void this.#open(h, backlog.get(p));
+      fresh.push(h);
     }
+    void this.#openAll(fresh);
     if (this.#o.hotStandby && this.#graph.persistEdge) {
       for (let p = 0; p < this.#npar; p++) if (!keep.has(p)) void this.#startStandby(p);
     }
@@ -322,7 +327,27 @@ export class Supervisor {
     return sum;
   }
 
-  async #open(h: ActorHandle, backlog: number | undefined): Promise<void> {
+  /**
+   * Opens the actors of an assignment once the threads are up, largest backlog first, so that
+   * placement spreads a catch-up over the threads (placeActor). The backlogs come from the first
+   * read of the input offsets, started before the join; placement waits for it at most
+   * PLACEMENT_WAIT_MS past the threads' start, else places by partition count alone.
+   */
+  async #openAll(handles: ActorHandle[]): Promise<void> {
+    try {
+      await this.#actorsReady;
+    } catch (err) {
+      if (handles.some((h) => h.state !== 'closed')) this.#fail(err as Error);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#offsetsRead, new Promise<void>((r) => (timer = setTimeout(r, PLACEMENT_WAIT_MS)))]);
+    clearTimeout(timer);
+    const byBacklog = handles.map((h) => ({ h, backlog: this.#backlog(h.partition) ?? 0 })).sort((a, b) => b.backlog - a.backlog);
+    for (const { h, backlog } of byBacklog) void this.#open(h, backlog);
+  }
+
+  async #open(h: ActorHandle, backlog: number): Promise<void> {
     try {
       await this.#actorsReady;
       // A partition revoked and assigned again waits until its old actor closed its store.
