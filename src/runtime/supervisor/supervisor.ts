@@ -340,9 +340,12 @@ export class Supervisor {
       if (handles.some((h) => h.state !== 'closed')) this.#fail(err as Error);
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#offsetsRead, new Promise<void>((r) => (timer = setTimeout(r, PLACEMENT_WAIT_MS)))]);
-    clearTimeout(timer);
+    // With one thread (or none) there is nothing to choose.
+    if (this.#pool!.size > 1) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#offsetsRead, new Promise<void>((r) => (timer = setTimeout(r, PLACEMENT_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     const byBacklog = handles.map((h) => ({ h, backlog: this.#backlog(h.partition) ?? 0 })).sort((a, b) => b.backlog - a.backlog);
     for (const { h, backlog } of byBacklog) void this.#open(h, backlog);
   }
