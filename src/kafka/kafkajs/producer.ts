@@ -9,6 +9,7 @@ import { clusterOf, isRetriable, lazyKafkajsModule, newEncoder, RetriableKafkaEr
 
 // kafkajs's request framing and its Produce v3 response decoder (kafkajs is pinned to 2.2.4).
 const produceV3Response = lazyKafkajsModule<ProtocolResponse>('kafkajs/src/protocol/requests/produce/v3/response');
+const protocolErrors = lazyKafkajsModule<{ failure(code: number): boolean; createErrorFromCode(code: number): Error }>('kafkajs/src/protocol/error');
 
 interface ProtocolResponse {
   decode(raw: Buffer): Promise<unknown>;
@@ -18,9 +19,16 @@ interface ProduceResponse {
   topics: { topicName: string; partitions: { partition: number; errorCode: number; baseOffset: string }[] }[];
 }
 
+/** What one request round did: the partitions acked, and those that failed (with the first error). */
+interface SendResult {
+  acks: ProduceAck[];
+  failed: Map<string, Map<number, Uint8Array>>;
+  error?: unknown;
+}
+
 interface PendingSend {
   batches: EncodedBatches;
-  resolve(acks: ProduceAck[]): void;
+  resolve(result: SendResult): void;
   reject(err: unknown): void;
 }
 
@@ -48,7 +56,9 @@ function produceRequest(batches: EncodedBatches) {
         return e;
       },
     },
-    response: produceV3Response(),
+    // Partition errors are read by the caller: kafkajs's parse throws on the first, as if the
+    // whole request had failed, though the other partitions of it were written.
+    response: { decode: (raw: Buffer) => produceV3Response().decode(raw), parse: async (data: unknown) => data },
     requestTimeout: REQUEST_TIMEOUT_MS + 5_000,
   };
 }
@@ -106,9 +116,17 @@ export class KafkajsProducerPort implements ProducerPort {
   }
 
   sendBatches(batches: EncodedBatches): Promise<ProduceAck[]> {
+    // A retry sends only what has not been acked: a partition that failed in a request with
+    // others must not have them written twice.
+    const acks: ProduceAck[] = [];
+    let todo = batches;
     return this.#health.call('produce', async () => {
-      await this.#connect(batches.keys());
-      return this.#submit(batches);
+      await this.#connect(todo.keys());
+      const r = await this.#submit(todo);
+      acks.push(...r.acks);
+      if (r.failed.size === 0) return acks;
+      todo = r.failed;
+      throw r.error;
     }, { retriable: isRetriable, closed: () => this.#closed });
   }
 
@@ -119,7 +137,7 @@ export class KafkajsProducerPort implements ProducerPort {
    * decode); an idle producer sends at once. Sends go out in the order they came, and two
    * sends to the same partition never share a request, so each partition's order holds.
    */
-  #submit(batches: EncodedBatches): Promise<ProduceAck[]> {
+  #submit(batches: EncodedBatches): Promise<SendResult> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ batches, resolve, reject });
       if (!this.#flushing) void this.#flush();
@@ -147,8 +165,19 @@ export class KafkajsProducerPort implements ProducerPort {
           }
         }
         try {
-          const acks = await this.#sendToLeaders(merged);
-          for (const send of taken) send.resolve(acks.filter((a) => send.batches.get(a.topic)?.has(a.partition)));
+          const r = await this.#sendToLeaders(merged);
+          for (const send of taken) {
+            const failed = new Map<string, Map<number, Uint8Array>>();
+            for (const [t, parts] of send.batches) {
+              for (const [p, b] of parts) {
+                if (!r.failed.get(t)?.has(p)) continue;
+                let m = failed.get(t);
+                if (!m) failed.set(t, (m = new Map()));
+                m.set(p, b);
+              }
+            }
+            send.resolve({ acks: r.acks.filter((a) => send.batches.get(a.topic)?.has(a.partition)), failed, error: r.error });
+          }
         } catch (err) {
           for (const send of taken) send.reject(err);
         }
@@ -158,7 +187,8 @@ export class KafkajsProducerPort implements ProducerPort {
     }
   }
 
-  async #sendToLeaders(batches: EncodedBatches): Promise<ProduceAck[]> {
+  /** Throws only when nothing was sent (no leader known); per request and per partition failures are in the result. */
+  async #sendToLeaders(batches: EncodedBatches): Promise<SendResult> {
     // One request per leader broker, all in flight at once.
     const perBroker = new Map<string, Map<string, Map<number, Uint8Array>>>();
     for (const [topic, parts] of batches) {
@@ -177,20 +207,35 @@ export class KafkajsProducerPort implements ProducerPort {
         throw new RetriableKafkaError(`no leader known for some partitions of ${topic}`);
       }
     }
-    const acks: ProduceAck[] = [];
+    const result: SendResult = { acks: [], failed: new Map() };
+    const fail = (topic: string, partition: number, err: unknown) => {
+      // A partition that cannot succeed (a record too large) fails the send now, not after retries.
+      if (result.error === undefined || (isRetriable(result.error) && !isRetriable(err))) result.error = err;
+      let m = result.failed.get(topic);
+      if (!m) result.failed.set(topic, (m = new Map()));
+      m.set(partition, batches.get(topic)!.get(partition)!);
+    };
     await Promise.all([...perBroker].map(async ([nodeId, req]) => {
-      const broker = await this.#cluster.findBroker({ nodeId });
       let res: ProduceResponse;
       try {
+        const broker = await this.#cluster.findBroker({ nodeId });
         res = await sendRequest<ProduceResponse>(broker, produceRequest(req));
       } catch (err) {
-        // A moved leader or a restarting broker: fresh metadata, then the health's retry.
-        if (isRetriable(err)) await this.#cluster.refreshMetadata().catch(() => undefined);
-        throw err;
+        // The request as a whole (a closed connection, a timeout): whether it was written is unknown.
+        for (const [t, parts] of req) for (const p of parts.keys()) fail(t, p, err);
+        return;
       }
-      for (const t of res.topics) for (const p of t.partitions) acks.push({ topic: t.topicName, partition: p.partition, baseOffset: Number(p.baseOffset) });
+      const { failure, createErrorFromCode } = protocolErrors();
+      for (const t of res.topics) {
+        for (const p of t.partitions) {
+          if (failure(p.errorCode)) fail(t.topicName, p.partition, createErrorFromCode(p.errorCode));
+          else result.acks.push({ topic: t.topicName, partition: p.partition, baseOffset: Number(p.baseOffset) });
+        }
+      }
     }));
-    return acks;
+    // A moved leader or a restarting broker: fresh metadata before the health's retry.
+    if (result.error !== undefined && isRetriable(result.error)) await this.#cluster.refreshMetadata().catch(() => undefined);
+    return result;
   }
 
   async close(): Promise<void> {
