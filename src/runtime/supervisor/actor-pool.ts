@@ -70,7 +70,7 @@ export class InlinePool implements ActorPool {
 /** What placement weighs of a thread. */
 export interface HostLoad {
   live: boolean;
-  partitions: ReadonlySet<number>;
+  partitions: Pick<ReadonlySet<number>, 'has' | 'size'>;
   /** The backlogs its partitions had when they were placed. */
   backlog: number;
 }
@@ -99,9 +99,8 @@ const sumOf = (xs: Iterable<number>) => {
 
 interface Host {
   worker: Worker;
-  partitions: Set<number>;
-  /** Backlog hint of each partition at its placement. */
-  backlogs: Map<number, number>;
+  /** Its partitions, each with its backlog hint at placement. */
+  partitions: Map<number, number>;
   exited: boolean;
   loopDelay: LoopDelayStats | null;
 }
@@ -146,14 +145,14 @@ export class ThreadPool implements ActorPool {
         // A bounded young generation: actor threads allocate short-lived records fast, and each
         // full semi-space is resident memory; at 8 MiB they scavenged ~60 times per 200k records.
         const worker = new Worker(entry, { workerData: data, name: `partita-${this.#group}-${i}`, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
-        const host: Host = { worker, partitions: new Set(), backlogs: new Map(), exited: false, loopDelay: null };
+        const host: Host = { worker, partitions: new Map(), exited: false, loopDelay: null };
         this.#hosts.push(host);
         return new Promise<void>((resolve, reject) => {
           let ready = false;
           const crash = (reason: string, cause?: unknown) => {
             if (host.exited) return;
             host.exited = true;
-            const err = new WorkerCrashedError(this.#group, i, [...host.partitions].sort((a, b) => a - b), reason, cause === undefined ? undefined : { cause });
+            const err = new WorkerCrashedError(this.#group, i, [...host.partitions.keys()].sort((a, b) => a - b), reason, cause === undefined ? undefined : { cause });
             if (!ready) reject(err);
             else if (!this.#closing) this.#onCrash(err);
           };
@@ -176,29 +175,27 @@ export class ThreadPool implements ActorPool {
   }
 
   open(init: ActorInit, backlog = 0): Placement {
-    const loads = this.#hosts.map((h) => ({ live: !h.exited, partitions: h.partitions, backlog: sumOf(h.backlogs.values()) }));
+    const loads = this.#hosts.map((h) => ({ live: !h.exited, partitions: h.partitions, backlog: sumOf(h.partitions.values()) }));
     const best = placeActor(loads, init.partition);
     if (best < 0) throw new WorkerCrashedError(this.#group, -1, [init.partition], 'no live worker thread to place the actor on');
     const host = this.#hosts[best]!;
     const { port1, port2 } = new MessageChannel();
     const msg: SupervisorToHost = { v: PROTOCOL_VERSION, kind: 'open', actorId: init.partition, port: port2, init };
     host.worker.postMessage(msg, [port2]);
-    host.partitions.add(init.partition);
-    host.backlogs.set(init.partition, backlog);
+    host.partitions.set(init.partition, backlog);
     return { port: port1, host: best };
   }
 
   release(host: number, partition: number): void {
     this.#hosts[host]?.partitions.delete(partition);
-    this.#hosts[host]?.backlogs.delete(partition);
   }
 
   hosts(): number[][] {
-    return this.#hosts.map((h) => [...h.partitions].sort((a, b) => a - b));
+    return this.#hosts.map((h) => [...h.partitions.keys()].sort((a, b) => a - b));
   }
 
   threadStats(): ThreadStats[] {
-    return this.#hosts.map((h, i) => ({ thread: i, partitions: [...h.partitions].sort((a, b) => a - b), loopDelay: h.exited ? null : h.loopDelay }));
+    return this.#hosts.map((h, i) => ({ thread: i, partitions: [...h.partitions.keys()].sort((a, b) => a - b), loopDelay: h.exited ? null : h.loopDelay }));
   }
 
   async close(): Promise<void> {

@@ -350,9 +350,9 @@ export class Supervisor {
     for (const { h, backlog } of byBacklog) void this.#open(h, backlog);
   }
 
+  /** One actor of #openAll, the threads up. */
   async #open(h: ActorHandle, backlog: number): Promise<void> {
     try {
-      await this.#actorsReady;
       // A partition revoked and assigned again waits until its old actor closed its store.
       await this.#retiring.get(h.partition);
       await this.#standbyClosing.get(h.partition);
