@@ -60,10 +60,11 @@ const MAX_TABLE_KEY_BYTES = 1978;
 const FLUSH_AFTER_MS = 200;
 /**
  * Acked writes go into the store at most this often. The changelog already holds them and reads
- * see them in the overlay, so the store may lag: at 10,000 msg/s an lmdb transaction per ack
- * (a few records each) was ~10 % of the busy thread.
+ * see them in the overlay, so the store may lag; after a crash, recovery replays what it lagged.
+ * At 10,000 msg/s an lmdb transaction per ack (a few records each) was ~10 % of the busy thread;
+ * every 20 ms, the actor threads still used 15 % more CPU than every 200 ms (bench/RESULTS.md).
  */
-const APPLY_EVERY_MS = 20;
+const APPLY_EVERY_MS = 200;
 const keyString = (k: Uint8Array | null): string => (k === null ? '' : decodeUtf8(k, false));
 
 export class PartitionActor implements ContextHost {
