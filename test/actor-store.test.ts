@@ -1,14 +1,15 @@
 // A partition actor over a MessageChannel, without Kafka: acked table writes reach its store
-// (with their changelog checkpoint) before it closes, also when close() comes right after the acks.
+// (with their changelog checkpoint) before it closes, also when close() comes right after the acks;
+// a key read once its write left the overlay for the store reads that write.
 import test from 'ava';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { PartitionActor } from '../src/runtime/actor/partition-actor.js';
 import type { ActorInit, ActorToSupervisor, SupervisorToActor } from '../src/runtime/protocol.js';
-import { BatchWriter, RecordKind } from '../src/runtime/wire.js';
+import { BatchWriter, readBatch, RecordKind } from '../src/runtime/wire.js';
 import { openStore } from '../src/storage/open.js';
 import { codecs, defineGroup, persist } from '../src/index.js';
 import { encodeUtf8 } from '../src/codec/utf8.js';
-import { tempDir } from './helpers.js';
+import { tempDir, waitFor } from './helpers.js';
 
 const graph = defineGroup('actor-store', [persist(codecs.json<number>())]).input('in', codecs.json<number>(), (ctx, v) => ctx.setValue(v));
 
@@ -70,4 +71,40 @@ test('acked table writes are in the store, with their checkpoint, when the actor
   t.teardown(() => store.close());
   t.is(store.checkpoint(), 11);
   t.deepEqual(JSON.parse(Buffer.from(store.get('k')!).toString()), 2);
+});
+
+const sum = defineGroup('actor-sum', [persist(codecs.json<number>())]).input('in', codecs.json<number>(), (ctx, v) => ctx.setValue((ctx.value() ?? 0) + v));
+
+test('a key read after its last write left the overlay for the store reads that write', async (t) => {
+  const dir = tempDir(t);
+  const init: ActorInit = {
+    group: 'actor-sum', partition: 0, tableTopic: 'actor-sum-table', joins: [], lookups: [], loopTopic: 'actor-sum-loop',
+    nilHandling: 'ignore', storage: { kind: 'lmdb', path: dir }, flushEvery: 1000,
+  };
+  const { port1, port2 } = new MessageChannel();
+  t.teardown(() => port1.close());
+  const sup = supervisorEnd(port1);
+  new PartitionActor(port2, sum, init).start();
+  await sup.next('opened');
+  sup.send({ kind: 'recover-done' });
+  await sup.next('running');
+  // A second handle on the actor's LMDB environment: it sees each apply commit.
+  const store = openStore(init.storage, init.tableTopic, 0);
+  t.teardown(() => store.close());
+  // The first record reads the key while the store lacks it; each later one reads it after the
+  // previous write left the overlay for the store.
+  for (let offset = 0; offset < 4; offset++) {
+    const buffer = input(offset, 'k', 1);
+    sup.send({ kind: 'records', buffer }, [buffer]);
+    const e = await sup.next('effects');
+    const written = readBatch(e.buffer).filter((r) => r.kind === RecordKind.Table).map((r) => JSON.parse(Buffer.from(r.value!).toString()) as number);
+    t.deepEqual(written, [offset + 1], `record ${offset}`);
+    sup.send({ kind: 'acked', batch: e.batch, changelogOffset: offset });
+    await waitFor(`the store's checkpoint at ${offset}`, () => store.checkpoint() === offset || undefined, 5000, 5);
+  }
+  sup.send({ kind: 'stop', seq: 1 });
+  await sup.next('stopped');
+  sup.send({ kind: 'close', seq: 2 });
+  await sup.next('closed');
+  t.is(JSON.parse(Buffer.from(store.get('k')!).toString()), 4);
 });
