@@ -15,6 +15,7 @@ import { defaultLogger, type Logger } from './logger.js';
 import type { NilHandling } from './runtime/protocol.js';
 import type { ResolvedOptions } from './runtime/supervisor/options.js';
 import type { Supervisor } from './runtime/supervisor/supervisor.js';
+import type { ThreadPool } from './runtime/supervisor/thread-pool.js';
 import { idleStats, type ProcessorStats } from './stats.js';
 
 /**
@@ -166,10 +167,17 @@ export class Processor<G extends GraphType = UntypedGraph> {
   run(options: RunOptions = {}): Promise<void> {
     if (this.#running) throw new InvalidArgumentError('Processor: run() was already called');
     this.#running = (async () => {
-      // The supervisor is loaded here, not with the package: worker threads import the package
-      // through the user's group module but never run a supervisor (~15 ms of each thread's boot).
-      const [graph, { Supervisor }] = await Promise.all([this.#loadGraph(), import('./runtime/supervisor/supervisor.js')]);
-      const sup = new Supervisor(graph, this.#resolve(graph));
+      const threads = this.#startThreads();
+      let sup: Supervisor;
+      try {
+        // The supervisor is loaded here, not with the package: worker threads import the package
+        // through the user's group module but never run a supervisor (~15 ms of each thread's boot).
+        const [graph, { Supervisor }] = await Promise.all([this.#loadGraph(), import('./runtime/supervisor/supervisor.js')]);
+        sup = new Supervisor(graph, { ...this.#resolve(graph), threads: await threads });
+      } catch (err) {
+        await (await threads.catch(() => undefined))?.pool.close();
+        throw err;
+      }
       this.#supervisor = sup;
       this.#setCreated(sup);
       if (this.#stopRequested) sup.stop(); // stop() came while the module was loading
@@ -184,6 +192,22 @@ export class Processor<G extends GraphType = UntypedGraph> {
       }
     })();
     return this.#running;
+  }
+
+  /**
+   * With a module URL and `workers` given, the actor threads start first: each takes a few hundred
+   * ms to boot and load the group module, and they no longer wait for this thread to load it and
+   * the supervisor (~45 ms of the first record). The supervisor adopts them.
+   */
+  async #startThreads(): Promise<{ pool: ThreadPool; started: Promise<void> } | undefined> {
+    const url = this.#moduleUrl();
+    const n = this.#opts.workers;
+    if (url === undefined || n === undefined || n === 0) return undefined;
+    const { ThreadPool } = await import('./runtime/supervisor/thread-pool.js');
+    const pool = new ThreadPool({ size: n, groupModule: url });
+    const started = pool.start();
+    started.catch(() => undefined); // the supervisor awaits it
+    return { pool, started };
   }
 
   /** Resolves when every assigned partition is recovered and processing. */

@@ -119,7 +119,7 @@ test('a decode error stops the processor with the record named and the codec err
   t.is(await committed(group, topic), 1);
 });
 
-test('a graph object with worker threads, or a bad module, is a clear error', async (t) => {
+test('a graph object with worker threads, a bad module, or an invalid graph (also with threads) is a clear error', async (t) => {
   const graph = defineGroup('g', [input('t', codecs.string, () => undefined)]);
   t.throws(() => new Processor({ brokers: brokers(), group: graph, workers: 2 }), { instanceOf: InvalidArgumentError, message: /pass the module instead/ });
   t.throws(() => new Processor({ brokers: brokers(), group: graph }), { instanceOf: InvalidArgumentError });
@@ -128,4 +128,8 @@ test('a graph object with worker threads, or a bad module, is a clear error', as
   const stateful = defineGroup('g', [input('g-state', codecs.string, () => undefined)]);
   const own = new Processor({ brokers: brokers(), group: stateful, workers: 0, tableSuffix: '-state' });
   await t.throwsAsync(own.run(), { instanceOf: InvalidGraphError, message: /names the group's own table 'g-state'/ });
+  // With workers given, the threads start before the module is checked on this thread: the error is
+  // still the graph's, and run() settles (the threads are closed).
+  const threaded = new Processor({ brokers: brokers(), group: new URL('./fixtures/counter.js?group=g&input=g-state', import.meta.url), workers: 2, tableSuffix: '-state' });
+  await t.throwsAsync(threaded.run(), { instanceOf: InvalidGraphError, message: /names the group's own table 'g-state'/ });
 });

@@ -13,7 +13,7 @@ import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.
 import { crc32c, decodeRecordBatches, encodeRecordBatch, summarizeBatches } from '../src/kafka/record-batch.js';
 import { batchWrites } from '../src/table/update.js';
 import { InputQueue } from '../src/runtime/actor/input-queue.js';
-import { placeActor } from '../src/runtime/supervisor/actor-pool.js';
+import { placeActor } from '../src/runtime/supervisor/thread-pool.js';
 import { MemoryKafka } from '../src/tester/memory-kafka.js';
 import { RecordKind, type WireRecord } from '../src/runtime/wire.js';
 import { createRequire } from 'node:module';

@@ -5,6 +5,7 @@ import type { TopicSettings } from '../../kafka/topic-manager.js';
 import type { Logger } from '../../logger.js';
 import type { StorageSpec } from '../../storage/storage.js';
 import type { NilHandling } from '../protocol.js';
+import type { ThreadPool } from './thread-pool.js';
 
 /** Processor options after defaults and validation. */
 export interface ResolvedOptions {
@@ -14,6 +15,8 @@ export interface ResolvedOptions {
   inline: boolean;
   groupModule: string | undefined;
   workers: number | undefined;
+  /** Threads Processor.run() started already (a module URL and `workers` given), and their start. */
+  threads?: { pool: ThreadPool; started: Promise<void> } | undefined;
   storage: StorageSpec;
   hasher: Hasher;
   nilHandling: NilHandling;

@@ -13,7 +13,8 @@ import type { Logger } from '../../logger.js';
 import { Lifecycle, PROCESSOR_TRANSITIONS, type ProcessorState } from '../lifecycle.js';
 import type { ActorInit } from '../protocol.js';
 import { ActorHandle, type HandleDeps } from './actor-handle.js';
-import { InlinePool, ThreadPool, type ActorPool } from './actor-pool.js';
+import { InlinePool, type ActorPool } from './actor-pool.js';
+import { ThreadPool } from './thread-pool.js';
 import type { ResolvedOptions } from './options.js';
 import { LookupTable, type LookupStats } from '../../table/lookup-table.js';
 import { StandbyPartition } from './standby.js';
@@ -119,6 +120,13 @@ export class Supervisor {
     // created and the lookups recovered: on a small host that was the largest part of start-up.
     // With `workers` given they need not wait for the inputs' partition count either.
     const startPool = (workers: number) => {
+      const early = o.threads;
+      if (early) {
+        // Started by Processor.run() before the group module was loaded on this thread.
+        early.pool.adopt(g.group, (err) => this.#onWorkerCrash(err));
+        this.#pool = early.pool;
+        return early.started;
+      }
       this.#pool = o.inline
         ? new InlinePool(g)
         : new ThreadPool({ size: workers, group: g.group, groupModule: o.groupModule!, onCrash: (err) => this.#onWorkerCrash(err) });
