@@ -1,13 +1,13 @@
 // A partition actor over a MessageChannel, without Kafka: acked table writes reach its store
 // (with their changelog checkpoint) before it closes, also when close() comes right after the acks;
 // a key read once its write left the overlay for the store reads that write.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { PartitionActor } from '../src/runtime/actor/partition-actor.js';
 import type { ActorInit, ActorToSupervisor, SupervisorToActor } from '../src/runtime/protocol.js';
 import { BatchWriter, readBatch, RecordKind } from '../src/runtime/wire.js';
 import { openStore } from '../src/storage/open.js';
-import { codecs, defineGroup, persist } from '../src/index.js';
+import { codecs, defineGroup, persist, type GroupGraph } from '../src/index.js';
 import { encodeUtf8 } from '../src/codec/utf8.js';
 import { tempDir, waitFor } from './helpers.js';
 
@@ -41,17 +41,23 @@ function input(offset: number, key: string, value: number): ArrayBuffer {
   return w.finish();
 }
 
-test('acked table writes are in the store, with their checkpoint, when the actor closes right after the acks', async (t) => {
-  const dir = tempDir(t);
+/** An actor of partition 0 of `g` on a fresh LMDB directory, opened (its checkpoints returned) and not yet running. */
+async function openActor(t: ExecutionContext, g: GroupGraph) {
   const init: ActorInit = {
-    group: 'actor-store', partition: 0, tableTopic: 'actor-store-table', joins: [], lookups: [], loopTopic: 'actor-store-loop',
-    nilHandling: 'ignore', storage: { kind: 'lmdb', path: dir }, flushEvery: 1000,
+    group: g.group, partition: 0, tableTopic: `${g.group}-table`, joins: [], lookups: [], loopTopic: `${g.group}-loop`,
+    nilHandling: 'ignore', storage: { kind: 'lmdb', path: tempDir(t) }, flushEvery: 1000,
   };
   const { port1, port2 } = new MessageChannel();
   t.teardown(() => port1.close());
   const sup = supervisorEnd(port1);
-  new PartitionActor(port2, graph, init).start();
-  t.deepEqual((await sup.next('opened')).checkpoints, { 'actor-store-table': null });
+  new PartitionActor(port2, g, init).start();
+  const { checkpoints } = await sup.next('opened');
+  return { init, sup, checkpoints };
+}
+
+test('acked table writes are in the store, with their checkpoint, when the actor closes right after the acks', async (t) => {
+  const { init, sup, checkpoints } = await openActor(t, graph);
+  t.deepEqual(checkpoints, { 'actor-store-table': null });
   sup.send({ kind: 'recover-done' });
   await sup.next('running');
   // Two batches acked back to back: the second ack comes within the actor's store-apply spacing.
@@ -76,16 +82,7 @@ test('acked table writes are in the store, with their checkpoint, when the actor
 const sum = defineGroup('actor-sum', [persist(codecs.json<number>())]).input('in', codecs.json<number>(), (ctx, v) => ctx.setValue((ctx.value() ?? 0) + v));
 
 test('a key read after its last write left the overlay for the store reads that write', async (t) => {
-  const dir = tempDir(t);
-  const init: ActorInit = {
-    group: 'actor-sum', partition: 0, tableTopic: 'actor-sum-table', joins: [], lookups: [], loopTopic: 'actor-sum-loop',
-    nilHandling: 'ignore', storage: { kind: 'lmdb', path: dir }, flushEvery: 1000,
-  };
-  const { port1, port2 } = new MessageChannel();
-  t.teardown(() => port1.close());
-  const sup = supervisorEnd(port1);
-  new PartitionActor(port2, sum, init).start();
-  await sup.next('opened');
+  const { init, sup } = await openActor(t, sum);
   sup.send({ kind: 'recover-done' });
   await sup.next('running');
   // A second handle on the actor's LMDB environment: it sees each apply commit.
