@@ -5,10 +5,10 @@ import { TopicManager } from '../src/kafka/topic-manager.js';
 import { NotCopartitionedError, TopicError } from '../src/index.js';
 import { brokers, createTopics, unique } from './helpers.js';
 
-function manager(mismatch: 'ignore' | 'warn' | 'fail' = 'fail') {
+function manager(mismatch: 'ignore' | 'warn' | 'fail' = 'fail', replication?: number) {
   const logger = pino({ level: 'silent' });
   const client = kafkajsClient({ brokers: brokers(), clientId: unique('tm'), logger, brokerOutageMs: 60_000, connectTimeoutMs: 10_000 });
-  return new TopicManager(client.admin(), logger, { mismatch });
+  return new TopicManager(client.admin(), logger, { mismatch, ...(replication !== undefined ? { replication } : {}) });
 }
 
 test('ensureTable creates a compacted topic; the broker reports cleanup.policy=compact', async (t) => {
@@ -52,4 +52,16 @@ test('co-partitioning check: equal counts pass, different counts and missing top
   t.regex(err!.message, new RegExp(`${a}=4, ${c}=2`));
   const missing = unique('cp-missing');
   await t.throwsAsync(tm.checkCopartitioned([a, missing], 'test'), { instanceOf: TopicError, message: new RegExp(`'${missing}' not found`) });
+});
+
+test('a topic the broker refuses (replication above its brokers) fails at once with TopicError and the broker\'s reason', async (t) => {
+  const tm = manager('fail', 3);
+  t.teardown(() => tm.close());
+  const table = unique('tm-refused');
+  const started = Date.now();
+  const err = await t.throwsAsync(tm.ensureTable(table, 2), { instanceOf: TopicError });
+  t.regex(err!.message, new RegExp(`cannot create topic '${table}': the broker refused it \\(INVALID_REPLICATION_FACTOR: `));
+  // Before, it waited 15 s for the topic to appear in the metadata, then said "Topic creation errors".
+  t.true(Date.now() - started < 5000, `failed after ${Date.now() - started} ms`);
+  t.is(await tm.partitions(table), undefined);
 });

@@ -66,6 +66,10 @@ export class KafkajsAdminPort implements AdminPort {
       }));
     } catch (err) {
       failure = err;
+      // The broker refused the topic itself (a replication factor above its brokers, a bad config,
+      // a policy, no authorization): no wait for metadata will change that.
+      const refused = creationErrors(err).find((e) => e.type !== 'TOPIC_ALREADY_EXISTS' && !isRetriable(e));
+      if (refused) throw new TopicError(spec.topic, `cannot create topic '${spec.topic}': the broker refused it (${refused.type}: ${refused.message})`, { cause: err });
     }
     // Another instance may have created it, or the create went through but its metadata is slow
     // to appear (kafkajs gives up after 5 s on a busy broker; KRaft publishes metadata
@@ -136,4 +140,11 @@ export class KafkajsAdminPort implements AdminPort {
       await this.#admin.disconnect().catch(() => undefined);
     }
   }
+}
+
+/** The per-topic errors of a kafkajs createTopics failure (it throws them as one aggregate). */
+function creationErrors(err: unknown): { type: string; message: string }[] {
+  const errors = (err as { errors?: unknown } | undefined)?.errors;
+  if (!Array.isArray(errors)) return [];
+  return errors.filter((e): e is { type: string; message: string } => typeof (e as { type?: unknown })?.type === 'string');
 }
