@@ -15,7 +15,7 @@ import { defaultLogger, type Logger } from './logger.js';
 import type { NilHandling } from './runtime/protocol.js';
 import type { ResolvedOptions } from './runtime/supervisor/options.js';
 import type { Supervisor } from './runtime/supervisor/supervisor.js';
-import type { ThreadPool } from './runtime/supervisor/thread-pool.js';
+import type { StartedThreads } from './runtime/supervisor/thread-pool.js';
 import { idleStats, type ProcessorStats } from './stats.js';
 
 /**
@@ -199,15 +199,12 @@ export class Processor<G extends GraphType = UntypedGraph> {
    * ms to boot and load the group module, and they no longer wait for this thread to load it and
    * the supervisor (~45 ms of the first record). The supervisor adopts them.
    */
-  async #startThreads(): Promise<{ pool: ThreadPool; started: Promise<void> } | undefined> {
+  async #startThreads(): Promise<StartedThreads | undefined> {
     const url = this.#moduleUrl();
     const n = this.#opts.workers;
     if (url === undefined || n === undefined || n === 0) return undefined;
-    const { ThreadPool } = await import('./runtime/supervisor/thread-pool.js');
-    const pool = new ThreadPool({ size: n, groupModule: url });
-    const started = pool.start();
-    started.catch(() => undefined); // the supervisor awaits it
-    return { pool, started };
+    const { startThreads } = await import('./runtime/supervisor/thread-pool.js');
+    return startThreads(n, url);
   }
 
   /** Resolves when every assigned partition is recovered and processing. */

@@ -5,7 +5,7 @@ import type { TopicSettings } from '../../kafka/topic-manager.js';
 import type { Logger } from '../../logger.js';
 import type { StorageSpec } from '../../storage/storage.js';
 import type { NilHandling } from '../protocol.js';
-import type { ThreadPool } from './thread-pool.js';
+import type { StartedThreads } from './thread-pool.js';
 
 /** Processor options after defaults and validation. */
 export interface ResolvedOptions {
@@ -16,7 +16,7 @@ export interface ResolvedOptions {
   groupModule: string | undefined;
   workers: number | undefined;
   /** Threads Processor.run() started already (a module URL and `workers` given), and their start. */
-  threads?: { pool: ThreadPool; started: Promise<void> } | undefined;
+  threads?: StartedThreads | undefined;
   storage: StorageSpec;
   hasher: Hasher;
   nilHandling: NilHandling;

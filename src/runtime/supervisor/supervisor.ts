@@ -14,7 +14,7 @@ import { Lifecycle, PROCESSOR_TRANSITIONS, type ProcessorState } from '../lifecy
 import type { ActorInit } from '../protocol.js';
 import { ActorHandle, type HandleDeps } from './actor-handle.js';
 import { InlinePool, type ActorPool } from './actor-pool.js';
-import { ThreadPool } from './thread-pool.js';
+import { startThreads } from './thread-pool.js';
 import type { ResolvedOptions } from './options.js';
 import { LookupTable, type LookupStats } from '../../table/lookup-table.js';
 import { StandbyPartition } from './standby.js';
@@ -120,19 +120,15 @@ export class Supervisor {
     // created and the lookups recovered: on a small host that was the largest part of start-up.
     // With `workers` given they need not wait for the inputs' partition count either.
     const startPool = (workers: number) => {
-      const early = o.threads;
-      if (early) {
-        // Started by Processor.run() before the group module was loaded on this thread.
-        early.pool.adopt(g.group, (err) => this.#onWorkerCrash(err));
-        this.#pool = early.pool;
-        return early.started;
+      if (o.inline) {
+        this.#pool = new InlinePool(g);
+        return this.#pool.start();
       }
-      this.#pool = o.inline
-        ? new InlinePool(g)
-        : new ThreadPool({ size: workers, group: g.group, groupModule: o.groupModule!, onCrash: (err) => this.#onWorkerCrash(err) });
-      const started = this.#pool.start();
-      started.catch(() => undefined); // awaited below; a failure before that is reported there
-      return started;
+      // With `workers` given, Processor.run() started the threads before the group module loaded here.
+      const threads = o.threads ?? startThreads(workers, o.groupModule!, g.group);
+      threads.pool.adopt(g.group, (err) => this.#onWorkerCrash(err));
+      this.#pool = threads.pool;
+      return threads.started; // awaited below; a failure before that is reported there
     };
     let poolStarted = o.workers !== undefined ? startPool(o.workers) : undefined;
     const tableT = o.tableTopic;

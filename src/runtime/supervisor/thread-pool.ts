@@ -61,6 +61,20 @@ function hostEntry(groupModule: string): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(shim)}`);
 }
 
+/** A pool whose threads are starting, and that start (handled: its adopter awaits it). */
+export interface StartedThreads {
+  pool: ThreadPool;
+  started: Promise<void>;
+}
+
+/** Starts `size` threads that load `groupModule`; the group's name, when known, names the threads. */
+export function startThreads(size: number, groupModule: string, group?: string): StartedThreads {
+  const pool = new ThreadPool({ size, groupModule, ...(group !== undefined ? { group } : {}) });
+  const started = pool.start();
+  started.catch(() => undefined);
+  return { pool, started };
+}
+
 export class ThreadPool implements ActorPool {
   readonly size: number;
   /** Known once the group module is loaded on the main thread (adopt), or given up front. */
@@ -72,16 +86,15 @@ export class ThreadPool implements ActorPool {
   readonly #hosts: Host[] = [];
   #closing = false;
 
-  constructor(opts: { size: number; groupModule: string; group?: string; onCrash?: (err: WorkerCrashedError) => void }) {
+  constructor(opts: { size: number; groupModule: string; group?: string }) {
     this.size = opts.size;
     this.#group = opts.group;
     this.#groupModule = opts.groupModule;
-    this.#onCrash = opts.onCrash;
   }
 
   /**
-   * The supervisor takes over a pool that Processor.run() started before the group module was
-   * loaded: the group's name (for errors) and where a thread's crash goes from now on.
+   * The supervisor takes the pool over (Processor.run() may have started it before the group
+   * module was loaded): the group's name, for errors, and where a thread's crash goes from now on.
    */
   adopt(group: string, onCrash: (err: WorkerCrashedError) => void): void {
     this.#group ??= group;
