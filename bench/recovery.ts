@@ -7,6 +7,7 @@
 // Flags: --n N (records, default 1,000,000)  --keys K (default 200,000)  --runs R (medians, default 3)
 //        --topic T (reuse a table topic named <group>-table holding the records; its input topic
 //        <group>-in must exist too)  --only view,processor (scenarios to run)
+//        --workers 0,2 (the processor rebuild's worker counts)  --keep (leave a new topic for --topic)
 //
 // Method: one broker (KAFKA_BROKERS, or findOrStartBroker({ profile: 'bench' })). A 6-partition
 // compacted topic <group>-table is filled by an Emitter (maxBatch 10,000, 50,000 emits in flight)
@@ -91,6 +92,8 @@ async function main(argv: string[]): Promise<void> {
   let n = 1_000_000, keys = 200_000, runs = 3;
   let reuse: string | undefined;
   let only = ['view', 'processor'];
+  let workers = [0, 2];
+  let keep = false;
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
     const v = argv[++i] ?? '';
@@ -100,6 +103,8 @@ async function main(argv: string[]): Promise<void> {
       case '--runs': runs = Number(v); break;
       case '--topic': reuse = v; break;
       case '--only': only = v.split(','); break;
+      case '--workers': workers = v.split(',').map(Number); break;
+      case '--keep': keep = true; i--; break;
       default: throw new Error(`unknown flag ${f} (see the header of bench/recovery.ts)`);
     }
   }
@@ -122,7 +127,7 @@ async function main(argv: string[]): Promise<void> {
       scenarios.push(['view', () => viewRun(broker.brokers, table, (last = tmp()), keys)]);
       scenarios.push(['view, restart', () => viewRun(broker.brokers, table, last, keys)]);
     }
-    if (only.includes('processor')) for (const w of [0, 2]) scenarios.push([`processor rebuild, workers ${w}`, () => processorRun(broker.brokers, group, w, tmp())]);
+    if (only.includes('processor')) for (const w of workers) scenarios.push([`processor rebuild, workers ${w}`, () => processorRun(broker.brokers, group, w, tmp())]);
     const results = new Map<string, Run[]>(scenarios.map(([name]) => [name, []]));
     // Runs interleave (view, restart, proc w0, proc w2, view, …) so "restart" reuses the dir of the run before it.
     for (let r = 0; r < runs; r++) {
@@ -138,7 +143,7 @@ async function main(argv: string[]): Promise<void> {
     }
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    if (broker.source === 'env' && !reuse) await withAdmin(broker.brokers, (a) => a.deleteTopics({ topics: [table, `${group}-in`], timeout: 30_000 })).catch((e) => log(`topic cleanup failed: ${(e as Error).message}`));
+    if (broker.source === 'env' && !reuse && !keep) await withAdmin(broker.brokers, (a) => a.deleteTopics({ topics: [table, `${group}-in`], timeout: 30_000 })).catch((e) => log(`topic cleanup failed: ${(e as Error).message}`));
     await broker.stop();
   }
   console.log('');

@@ -12,6 +12,7 @@ import { tableWrites } from '../src/table/update.js';
 import { inputOffsets, maxKnown } from '../src/runtime/supervisor/input-offsets.js';
 import { crc32c, decodeRecordBatches, encodeRecordBatch, summarizeBatches } from '../src/kafka/record-batch.js';
 import { batchWrites } from '../src/table/update.js';
+import { keyString } from '../src/storage/storage.js';
 import { InputQueue } from '../src/runtime/actor/input-queue.js';
 import { placeActor } from '../src/runtime/supervisor/thread-pool.js';
 import { MemoryKafka } from '../src/tester/memory-kafka.js';
@@ -54,6 +55,12 @@ for (const [name, make] of stores) test(`${name} store: atomic apply with checkp
   t.is(s.get('b'), undefined);
   t.deepEqual([...s.entries({ start: 'a', end: 'c' })].map(([k]) => k), ['a']);
   t.is(s.count(), 2);
+  // A key given as its bytes (a changelog read in place) is the same key as its string.
+  await s.apply([[b('key-7 ~'), b('x')], [b('a'), null]], 42);
+  t.deepEqual([...s.entries()].map(([k, v]) => [k, new TextDecoder().decode(v)]), [['c', '3'], ['key-7 ~', 'x']]);
+  t.deepEqual([...s.get('key-7 ~')!], [...b('x')]);
+  await s.apply([['key-7 ~', null]], 43);
+  t.is(s.get('key-7 ~'), undefined, 'and a string deletes it');
   await s.clear();
   t.is(s.checkpoint(), null);
   await s.close();
@@ -153,7 +160,7 @@ test('record batches read in place: ranges, a cut-off last batch, compaction gap
   t.deepEqual(summarizeBatches(bytes, 11, 14), { count: 3, last: 13, end: 15, plain: true });
   const recs = decodeRecordBatches(bytes, 11, Infinity);
   t.deepEqual(recs.map((r) => [r.offset, text(r.key), text(r.value), r.timestamp]), [[11, 'b', null, 1_001], [12, null, '3', 1_002], [13, 'a', '4', 1_000], [14, 'c', '5', 1_001]]);
-  t.deepEqual([...batchWrites(bytes, 0, Infinity)].map(([k, v]) => [k, text(v)]), [['', '3'], ['a', '4'], ['b', null], ['c', '5']], 'the last value per key, in key order; a null key is the empty key');
+  t.deepEqual([...batchWrites(bytes, 0, Infinity)].map(([k, v]) => [keyString(k), text(v)]), [['', '3'], ['a', '4'], ['b', null], ['c', '5']], 'the last value per key, in key order; a null key is the empty key');
 
   // Compaction removed offsets 21-22 (the header still ends the batch at 22): the last record is 20.
   const gap = batchAt(19, ['x', 'y'], ['1', '2'], { lastOffsetDelta: 3 });
@@ -205,8 +212,12 @@ test('batchWrites: the last value of every key, as a Map of all records would ke
   })());
   const expected = new Map<string, string | null>();
   for (const r of records) expected.set(r.key === null ? '' : new TextDecoder().decode(r.key), text(r.value));
-  const got = [...batchWrites(bytes, 0, Infinity)].map(([k, v]) => [k, text(v)] as const);
-  t.deepEqual(got, [...expected].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const writes = [...batchWrites(bytes, 0, Infinity)];
+  const byKey = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
+  t.deepEqual(writes.map(([k, v]) => [keyString(k), text(v)] as const).sort(byKey), [...expected].sort(byKey));
+  const asBytes = writes.filter(([k]) => typeof k !== 'string').map(([k]) => keyString(k));
+  t.deepEqual(asBytes, Array.from({ length: 1500 }, (_, i) => `k-${i}`).filter((k) => expected.has(k)).sort(), 'printable keys come as their bytes, in key order');
+  t.deepEqual(writes.filter(([k]) => typeof k === 'string').map(([k]) => k).sort(), ['', 'ключ', 'ü'].filter((k) => expected.has(k)).sort(), 'the others as strings');
   t.deepEqual([...batchWrites(bytes, 2500, 2600)].length, new Set(records.slice(2500, 2600).map((r) => (r.key === null ? '' : new TextDecoder().decode(r.key)))).size, 'only the records in range');
 });
 

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { StorageError } from '../errors.js';
-import type { PartitionStore } from './storage.js';
+import type { PartitionStore, StoreKey } from './storage.js';
 
 // lmdb's CommonJS build is one file; its ES module build is some 25 modules with msgpackr's, each
 // resolved, read and compiled again in every actor thread: ~25 ms more of each thread's start.
@@ -77,11 +77,12 @@ export class LmdbStore implements PartitionStore {
     return typeof c === 'number' ? c : null;
   }
 
-  async apply(writes: Iterable<readonly [string, Uint8Array | null]>, checkpoint: number): Promise<void> {
+  async apply(writes: Iterable<readonly [StoreKey, Uint8Array | null]>, checkpoint: number): Promise<void> {
     await this.#root.transaction(() => {
+      // A key given as bytes (StoreKey) is ordered-binary's own encoding of its string: written as is.
       for (const [k, v] of writes) {
-        if (v === null) this.#data.remove(k);
-        else this.#data.put(k, v);
+        if (v === null) this.#data.remove(k as string);
+        else this.#data.put(k as string, v);
       }
       this.#meta.put(this.#checkpointKey, checkpoint);
     });

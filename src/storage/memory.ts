@@ -1,4 +1,4 @@
-import type { PartitionStore } from './storage.js';
+import { keyString, type PartitionStore, type StoreKey } from './storage.js';
 
 /** Keeps a partition in a Map: for tests, the tester and throwaway state. */
 export class MemoryStore implements PartitionStore {
@@ -11,10 +11,10 @@ export class MemoryStore implements PartitionStore {
   checkpoint(): number | null {
     return this.#checkpoint;
   }
-  async apply(writes: Iterable<readonly [string, Uint8Array | null]>, checkpoint: number): Promise<void> {
+  async apply(writes: Iterable<readonly [StoreKey, Uint8Array | null]>, checkpoint: number): Promise<void> {
     for (const [k, v] of writes) {
-      if (v === null) this.#data.delete(k);
-      else this.#data.set(k, v);
+      if (v === null) this.#data.delete(keyString(k));
+      else this.#data.set(keyString(k), v);
     }
     this.#checkpoint = checkpoint;
   }

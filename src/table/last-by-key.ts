@@ -3,6 +3,7 @@
 // and a Map entry per record were most of what applying such a chunk cost. Only each distinct
 // key becomes a string, once, at the end.
 import { decodeUtf8At } from '../codec/utf8.js';
+import { isPrintable, type StoreKey } from '../storage/storage.js';
 
 const EMPTY = -1;
 
@@ -10,19 +11,30 @@ export class LastByKey {
   readonly #bytes: Uint8Array;
   /** Open addressing: slot → entry index + 1 (0: free). */
   #slots: Int32Array;
-  #hashes = new Int32Array(256);
-  #keyAt = new Int32Array(256);
-  #keyLength = new Int32Array(256);
-  #valueAt = new Int32Array(256);
-  #valueLength = new Int32Array(256);
+  #hashes: Int32Array;
+  #keyAt: Int32Array;
+  #keyLength: Int32Array;
+  #valueAt: Int32Array;
+  #valueLength: Int32Array;
   /** Order of each entry's last record, so that keys whose bytes differ but decode alike keep the later one. */
-  #seq = new Int32Array(256);
+  #seq: Int32Array;
   #entries = 0;
   #records = 0;
 
-  constructor(bytes: Uint8Array) {
+  /**
+   * `records`: at most how many records will be added. The table starts at a quarter of that (a
+   * changelog read before compaction repeats keys) rather than growing to it from 256 entries.
+   */
+  constructor(bytes: Uint8Array, records = 1024) {
     this.#bytes = bytes;
-    this.#slots = new Int32Array(512);
+    const n = Math.max(256, Math.min(1 << 20, 2 ** Math.ceil(Math.log2(records / 4))));
+    this.#slots = new Int32Array(2 * n);
+    this.#hashes = new Int32Array(n);
+    this.#keyAt = new Int32Array(n);
+    this.#keyLength = new Int32Array(n);
+    this.#valueAt = new Int32Array(n);
+    this.#valueLength = new Int32Array(n);
+    this.#seq = new Int32Array(n);
   }
 
   /** A record: its key (a length of -1, null, is the empty key) and its value (-1: null). */
@@ -47,22 +59,43 @@ export class LastByKey {
     }
   }
 
-  /** Key → the last value (null: a tombstone), in key order (LMDB inserts sorted keys faster). */
-  writes(): Map<string, Uint8Array | null> {
-    const byKey = new Map<string, number>();
+  /**
+   * Key → the last value (null: a tombstone), in key order (LMDB inserts sorted keys faster).
+   * A key of printable ASCII comes as its bytes, a view of the fetch (see StoreKey): its bytes are
+   * its string, so neither decoding nor a Map of strings is needed to order and dedupe it; sorting
+   * indices by bytes gives the order the store keeps them in. Any other key is decoded, and keys
+   * whose bytes differ but decode alike (invalid UTF-8) keep the later record.
+   */
+  writes(): Iterable<[StoreKey, Uint8Array | null]> {
+    const b = this.#bytes;
+    const plain: number[] = [];
+    const decoded = new Map<string, number>();
     for (let e = 0; e < this.#entries; e++) {
-      const key = decodeUtf8At(this.#bytes, this.#keyAt[e]!, this.#keyAt[e]! + this.#keyLength[e]!, false);
-      const prev = byKey.get(key);
-      if (prev === undefined || this.#seq[prev]! < this.#seq[e]!) byKey.set(key, e);
+      const at = this.#keyAt[e]!;
+      const end = at + this.#keyLength[e]!;
+      if (isPrintable(b, at, end)) {
+        plain.push(e);
+        continue;
+      }
+      const key = decodeUtf8At(b, at, end, false);
+      const prev = decoded.get(key);
+      if (prev === undefined || this.#seq[prev]! < this.#seq[e]!) decoded.set(key, e);
     }
-    const out = new Map<string, Uint8Array | null>();
-    for (const key of [...byKey.keys()].sort()) {
-      const e = byKey.get(key)!;
-      const at = this.#valueAt[e]!;
-      const n = this.#valueLength[e]!;
-      out.set(key, n < 0 ? null : this.#bytes.subarray(at, at + n));
-    }
-    return out;
+    const keyAt = this.#keyAt;
+    const keyLength = this.#keyLength;
+    plain.sort((x, y) => compareBytes(b, keyAt[x]!, keyLength[x]!, keyAt[y]!, keyLength[y]!));
+    // Made as the store takes them: tens of thousands of views held until the last was written
+    // would outlive the young generation, and promoting them cost more than making them.
+    const pairs = function* (this: LastByKey): Generator<[StoreKey, Uint8Array | null]> {
+      for (const key of [...decoded.keys()].sort()) yield [key, this.#value(decoded.get(key)!)];
+      for (const e of plain) yield [b.subarray(keyAt[e]!, keyAt[e]! + keyLength[e]!), this.#value(e)];
+    };
+    return pairs.call(this);
+  }
+
+  #value(e: number): Uint8Array | null {
+    const n = this.#valueLength[e]!;
+    return n < 0 ? null : this.#bytes.subarray(this.#valueAt[e]!, this.#valueAt[e]! + n);
   }
 
   #sameKey(e: number, keyAt: number, n: number): boolean {
@@ -111,4 +144,13 @@ export class LastByKey {
     }
     this.#slots = slots;
   }
+}
+
+function compareBytes(b: Uint8Array, x: number, xn: number, y: number, yn: number): number {
+  const n = xn < yn ? xn : yn;
+  for (let i = 0; i < n; i++) {
+    const d = b[x + i]! - b[y + i]!;
+    if (d !== 0) return d;
+  }
+  return xn - yn;
 }

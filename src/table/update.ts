@@ -2,7 +2,7 @@
 // followed (the group table, joined and looked-up tables, views). Default: the record's value,
 // a tombstone deletes. It is not called for a processor's own ctx.setValue writes.
 import { decodeWith, encodeWith, type Codec } from '../codec/codec.js';
-import type { PartitionStore } from '../storage/storage.js';
+import type { PartitionStore, StoreKey } from '../storage/storage.js';
 import { decodeUtf8 } from '../codec/utf8.js';
 import { LastByKey } from './last-by-key.js';
 import { decodeRecordBatches, forEachRecord } from '../kafka/record-batch.js';
@@ -63,8 +63,9 @@ export function tableWrites(
  * tableWrites without an update callback for records still in their fetched batches, read in
  * place (see LastByKey): one write per key, the last, in key order.
  */
-export function batchWrites(bytes: Uint8Array, from: number, to: number): Map<string, Uint8Array | null> {
-  const last = new LastByKey(bytes);
+export function batchWrites(bytes: Uint8Array, from: number, to: number): Iterable<[StoreKey, Uint8Array | null]> {
+  // A record takes 7 bytes at least; the offsets bound the count unless the range is open.
+  const last = new LastByKey(bytes, Math.min(to - from, bytes.length / 7));
   forEachRecord(bytes, from, to, (_offset, _timestamp, keyAt, keyLength, valueAt, valueLength) => last.add(keyAt, keyLength, valueAt, valueLength));
   return last.writes();
 }
