@@ -30,6 +30,13 @@ export interface ProcessorOptions<G extends GraphType = GroupGraph> {
   group: URL | string | G;
   /** Threads hosting partition actors; 0 runs actors in this thread. Default: min(partitions, cores). */
   workers?: number;
+  /**
+   * With `workers` ≥ 1, the main thread hosts actors too, as many as the thread with the fewest
+   * (6 partitions and `workers: 1`: 3 and 3). For CPU-heavy callbacks on a small host: the main
+   * thread's spare time runs callbacks, and there is one V8 isolate fewer to start and to warm up.
+   * Its callbacks delay this thread's Kafka work by up to one slice (~20 ms). Default false.
+   */
+  mainThreadActors?: boolean;
   clientId?: string;
   storage?: 'lmdb' | 'memory';
   /** Default ./.partita/<group>. */
@@ -140,6 +147,7 @@ export class Processor<G extends GraphType = UntypedGraph> {
       inline: o.workers === 0,
       groupModule: this.#moduleUrl(),
       workers: o.workers === undefined ? undefined : o.workers,
+      mainThreadActors: o.mainThreadActors === true && o.workers !== 0,
       storage: o.storage === 'memory' ? { kind: 'memory' } : { kind: 'lmdb', path: storagePath },
       hasher: o.hasher ?? hashers.murmur2,
       nilHandling: o.nilHandling ?? 'ignore',

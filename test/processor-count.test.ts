@@ -74,3 +74,27 @@ test('workers: 2 — a skewed backlog is spread over the threads: the two heavy 
   t.deepEqual(threads.map((ps) => ps.length), [3, 3], JSON.stringify(threads));
   t.not(threads.findIndex((ps) => ps.includes(0)), threads.findIndex((ps) => ps.includes(5)), `partitions 0 and 5 share a thread: ${JSON.stringify(threads)}`);
 });
+
+test('workers: 1 with mainThreadActors — the main thread and the thread take three partitions each; exact counts, and again after a restart from the checkpoint', async (t) => {
+  const group = unique('mainshare');
+  const topic = unique('clicks');
+  await createTopics([{ topic, partitions: 6 }]);
+  const groupUrl = new URL(`./fixtures/counter.js?group=${group}&input=${topic}`, import.meta.url);
+  const opts = { group: groupUrl, workers: 1, mainThreadActors: true, storagePath: tempDir(t) };
+  let expected = await emitCounts(topic, 10_000, 500);
+  let run = await start(opts, t);
+  await waitProcessed(run.p, 10_000);
+  t.deepEqual(await tableOf(run.p, expected.keys()), expected);
+  const threads = run.p.stats().threads;
+  t.deepEqual(threads.map((th) => [th.thread, th.partitions.length]), [[0, 3], [-1, 3]], JSON.stringify(threads));
+  t.deepEqual([...threads[0]!.partitions, ...threads[1]!.partitions].sort(), [0, 1, 2, 3, 4, 5]);
+  await run.p.stop();
+  await run.done;
+
+  const more = await emitCounts(topic, 1000, 500);
+  expected = merge(expected, more);
+  run = await start(opts, t);
+  for (const a of actors(run.p)) t.is(a.recovery!.records, 0, `partition ${a.partition} re-read no changelog record`);
+  await waitProcessed(run.p, 1000);
+  t.deepEqual(await tableOf(run.p, expected.keys()), expected);
+});

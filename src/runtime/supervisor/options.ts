@@ -15,6 +15,8 @@ export interface ResolvedOptions {
   inline: boolean;
   groupModule: string | undefined;
   workers: number | undefined;
+  /** With worker threads, the main thread hosts its share of the actors too. */
+  mainThreadActors: boolean;
   /** Threads Processor.run() started already (a module URL and `workers` given), and their start. */
   threads?: StartedThreads | undefined;
   storage: StorageSpec;

@@ -13,7 +13,7 @@ import type { Logger } from '../../logger.js';
 import { Lifecycle, PROCESSOR_TRANSITIONS, type ProcessorState } from '../lifecycle.js';
 import type { ActorInit } from '../protocol.js';
 import { ActorHandle, type HandleDeps } from './actor-handle.js';
-import { InlinePool, type ActorPool } from './actor-pool.js';
+import { InlinePool, WithMainThread, type ActorPool } from './actor-pool.js';
 import { startThreads } from './thread-pool.js';
 import type { ResolvedOptions } from './options.js';
 import { LookupTable, type LookupStats } from '../../table/lookup-table.js';
@@ -127,8 +127,13 @@ export class Supervisor {
       // With `workers` given, Processor.run() started the threads before the group module loaded here.
       const threads = o.threads ?? startThreads(workers, o.groupModule!, g.group);
       threads.pool.adopt(g.group, (err) => this.#onWorkerCrash(err));
-      this.#pool = threads.pool;
-      return threads.started; // awaited below; a failure before that is reported there
+      if (!o.mainThreadActors) {
+        this.#pool = threads.pool;
+        return threads.started; // awaited below; a failure before that is reported there
+      }
+      const pool = new WithMainThread(threads.pool, new InlinePool(g));
+      this.#pool = pool;
+      return Promise.all([threads.started, pool.start()]).then(() => undefined);
     };
     let poolStarted = o.workers !== undefined ? startPool(o.workers) : undefined;
     const tableT = o.tableTopic;
