@@ -7,7 +7,7 @@
 // Flags: --n N (records, default 1,000,000)  --keys K (default 200,000)  --runs R (medians, default 3)
 //        --topic T (reuse a table topic named <group>-table holding the records; its input topic
 //        <group>-in must exist too)  --only view,processor (scenarios to run)
-//        --workers 0,2 (the processor rebuild's worker counts)  --keep (leave a new topic for --topic)
+//        --workers 0,2,1+main (the processor rebuild's worker counts; +main: mainThreadActors)  --keep (leave a new topic for --topic)
 //
 // Method: one broker (KAFKA_BROKERS, or findOrStartBroker({ profile: 'bench' })). A 6-partition
 // compacted topic <group>-table is filled by an Emitter (maxBatch 10,000, 50,000 emits in flight)
@@ -70,12 +70,12 @@ async function viewRun(brokers: string[], table: string, storagePath: string, ke
   }
 }
 
-async function processorRun(brokers: string[], group: string, workers: number, storagePath: string): Promise<Run> {
+async function processorRun(brokers: string[], group: string, workers: number, mainThreadActors: boolean, storagePath: string): Promise<Run> {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const url = new URL(`./count-group.${ext}`, import.meta.url);
   url.searchParams.set('group', group);
   url.searchParams.set('input', `${group}-in`);
-  const p = new Processor({ brokers, group: url, workers, storagePath, logger: silent });
+  const p = new Processor({ brokers, group: url, workers, mainThreadActors, storagePath, logger: silent });
   const t0 = performance.now();
   const done = p.run();
   try {
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
   let n = 1_000_000, keys = 200_000, runs = 3;
   let reuse: string | undefined;
   let only = ['view', 'processor'];
-  let workers = [0, 2];
+  let workers = ['0', '2'];
   let keep = false;
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<void> {
       case '--runs': runs = Number(v); break;
       case '--topic': reuse = v; break;
       case '--only': only = v.split(','); break;
-      case '--workers': workers = v.split(',').map(Number); break;
+      case '--workers': workers = v.split(','); break;
       case '--keep': keep = true; i--; break;
       default: throw new Error(`unknown flag ${f} (see the header of bench/recovery.ts)`);
     }
@@ -127,7 +127,12 @@ async function main(argv: string[]): Promise<void> {
       scenarios.push(['view', () => viewRun(broker.brokers, table, (last = tmp()), keys)]);
       scenarios.push(['view, restart', () => viewRun(broker.brokers, table, last, keys)]);
     }
-    if (only.includes('processor')) for (const w of workers) scenarios.push([`processor rebuild, workers ${w}`, () => processorRun(broker.brokers, group, w, tmp())]);
+    for (const w of only.includes('processor') ? workers : []) {
+      const m = /^(\d+)(\+main)?$/.exec(w);
+      if (!m) throw new Error(`--workers: ${w} is not N or N+main`);
+      const name = `processor rebuild, workers ${m[1]}${m[2] ? ' + main thread' : ''}`;
+      scenarios.push([name, () => processorRun(broker.brokers, group, Number(m[1]), m[2] !== undefined, tmp())]);
+    }
     const results = new Map<string, Run[]>(scenarios.map(([name]) => [name, []]));
     // Runs interleave (view, restart, proc w0, proc w2, view, …) so "restart" reuses the dir of the run before it.
     for (let r = 0; r < runs; r++) {
