@@ -1,7 +1,7 @@
 // partita latency benchmark (not a test): end-to-end latency at fixed emit rates.
 //
 //   node dist/bench/latency.js                      # 1,000 and 10,000 msg/s × workers 0 and 2, 3 runs each
-//   node dist/bench/latency.js --rates 10000 --workers 2 --seconds 10 --runs 1
+//   node dist/bench/latency.js --rates 10000 --workers 2,1+main --seconds 10 --runs 1   (N+main: mainThreadActors)
 //
 // Method: one broker (KAFKA_BROKERS, or findOrStartBroker({ profile: 'bench' })). Per scenario and
 // run, a fresh 6-partition input topic and group; the processor (bench/latency-group.ts, a count
@@ -33,7 +33,7 @@ import { findOrStartBroker } from '../scripts/broker.js';
 import type { LatencySample } from './latency-group.js';
 import type { SourceResult } from './latency-source.js';
 import { childPids, processCpu, snapshot, usage, type Snapshot } from './sysstat.js';
-import { median, withAdmin } from './util.js';
+import { median, parseWorkers, withAdmin, type WorkersSpec } from './util.js';
 
 const PARTITIONS = 6;
 const WARMUP_MS = 2000;
@@ -41,11 +41,11 @@ const log = (...a: unknown[]) => console.error('[bench:latency]', ...a);
 const silent = pino({ level: 'silent' });
 const clock = () => performance.timeOrigin + performance.now();
 
-interface Options { rates: number[]; workers: number[]; seconds: number; runs: number }
+interface Options { rates: number[]; workers: WorkersSpec[]; seconds: number; runs: number }
 function parse(argv: string[]): Options {
   const get = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
   const list = (name: string, d: number[]) => get(name)?.split(',').map(Number) ?? d;
-  return { rates: list('rates', [1000, 10_000]), workers: list('workers', [0, 2]), seconds: Number(get('seconds') ?? 10), runs: Number(get('runs') ?? 3) };
+  return { rates: list('rates', [1000, 10_000]), workers: (get('workers')?.split(',') ?? ['0', '2']).map(parseWorkers), seconds: Number(get('seconds') ?? 10), runs: Number(get('runs') ?? 3) };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -66,7 +66,7 @@ function cores(a: CpuMark, b: CpuMark, brokerKnown: boolean): Cores {
   return { processor: u.selfCores, load: (b.load - a.load) / u.wallS, broker: brokerKnown ? u.brokerCores : NaN, machine: u.machineCores };
 }
 
-async function runOnce(brokers: string[], brokerPids: number[], rate: number, workers: number, seconds: number): Promise<RunResult> {
+async function runOnce(brokers: string[], brokerPids: number[], rate: number, { workers, mainThreadActors }: WorkersSpec, seconds: number): Promise<RunResult> {
   const id = randomUUID().slice(0, 8);
   const group = `bench-lat-${id}`;
   const topic = `${group}-in`;
@@ -89,7 +89,7 @@ async function runOnce(brokers: string[], brokerPids: number[], rate: number, wo
       m.set(off, at);
     }
   };
-  const p = new Processor({ brokers, group: url, workers, storagePath: dir, logger: silent });
+  const p = new Processor({ brokers, group: url, workers, mainThreadActors, storagePath: dir, logger: silent });
   const done = p.run();
   await p.ready();
   // Committed offsets, polled: every record at or below the committed offset is done.
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
   try {
     // A broker that has just started runs its JIT for the first seconds of load (more than a core
     // at 1,000 msg/s): one untimed run first, so the first scenario does not carry that.
-    const warm = await runOnce(broker.brokers, brokerPids, Math.max(...o.rates), 0, 6);
+    const warm = await runOnce(broker.brokers, brokerPids, Math.max(...o.rates), parseWorkers('0'), 6);
     log(`warm-up (not counted): ${warm.records} records, broker ${warm.cores.broker.toFixed(2)} cores`);
     rtt = await anchor(broker.brokers);
     log(`the broker's produce round trip (one record, acks=all, idle): p50 ${rtt.p50.toFixed(2)} ms, p99 ${rtt.p99.toFixed(2)} ms`);
@@ -178,12 +178,12 @@ async function main(): Promise<void> {
         for (let r = 0; r < o.runs; r++) {
           const res = await runOnce(broker.brokers, brokerPids, rate, workers, o.seconds);
           const c = res.cores;
-          log(`${rate} msg/s, workers ${workers}, run ${r + 1}/${o.runs}: ${res.records} records; emit → callback p50 ${res.callback.p50.toFixed(2)} p99 ${res.callback.p99.toFixed(2)} max ${res.callback.max.toFixed(1)} ms; emit → committed p50 ${res.committed.p50.toFixed(0)} p99 ${res.committed.p99.toFixed(0)} max ${res.committed.max.toFixed(0)} ms; emit → acked p50 ${res.acked.p50.toFixed(2)} p99 ${res.acked.p99.toFixed(2)} ms; cores: processor ${c.processor.toFixed(2)}, load ${c.load.toFixed(2)}, broker ${c.broker.toFixed(2)}, machine ${c.machine.toFixed(2)}`);
+          log(`${rate} msg/s, workers ${workers.label}, run ${r + 1}/${o.runs}: ${res.records} records; emit → callback p50 ${res.callback.p50.toFixed(2)} p99 ${res.callback.p99.toFixed(2)} max ${res.callback.max.toFixed(1)} ms; emit → committed p50 ${res.committed.p50.toFixed(0)} p99 ${res.committed.p99.toFixed(0)} max ${res.committed.max.toFixed(0)} ms; emit → acked p50 ${res.acked.p50.toFixed(2)} p99 ${res.acked.p99.toFixed(2)} ms; cores: processor ${c.processor.toFixed(2)}, load ${c.load.toFixed(2)}, broker ${c.broker.toFixed(2)}, machine ${c.machine.toFixed(2)}`);
           runs.push(res);
         }
         const m = (f: (r: RunResult) => number, digits: number) => median(runs.map(f)).toFixed(digits);
         const rssMiB = Math.round(Math.max(rss0, process.resourceUsage().maxRSS) / 1024);
-        rows.push(`| ${rate.toLocaleString('en-US')} | ${workers} | ${m((r) => r.callback.p50, 2)} | ${m((r) => r.callback.p99, 2)} | ${m((r) => r.callback.max, 1)} | ${m((r) => r.committed.p50, 0)} | ${m((r) => r.committed.p99, 0)} | ${m((r) => r.committed.max, 0)} | ${m((r) => r.acked.p50, 2)} | ${m((r) => r.acked.p99, 2)} | ${m((r) => r.cores.processor, 2)} | ${m((r) => r.cores.broker, 2)} | ${m((r) => r.cores.machine, 2)} | ${rssMiB} |`);
+        rows.push(`| ${rate.toLocaleString('en-US')} | ${workers.label} | ${m((r) => r.callback.p50, 2)} | ${m((r) => r.callback.p99, 2)} | ${m((r) => r.callback.max, 1)} | ${m((r) => r.committed.p50, 0)} | ${m((r) => r.committed.p99, 0)} | ${m((r) => r.committed.max, 0)} | ${m((r) => r.acked.p50, 2)} | ${m((r) => r.acked.p99, 2)} | ${m((r) => r.cores.processor, 2)} | ${m((r) => r.cores.broker, 2)} | ${m((r) => r.cores.machine, 2)} | ${rssMiB} |`);
       }
     }
   } finally {

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Emitter, Processor, View, codecs } from '../src/index.js';
 import { findOrStartBroker } from '../scripts/broker.js';
-import { median, withAdmin } from './util.js';
+import { median, parseWorkers, withAdmin, type WorkersSpec } from './util.js';
 
 const PARTITIONS = 6;
 const log = (...a: unknown[]) => console.error('[bench:recovery]', ...a);
@@ -70,7 +70,7 @@ async function viewRun(brokers: string[], table: string, storagePath: string, ke
   }
 }
 
-async function processorRun(brokers: string[], group: string, workers: number, mainThreadActors: boolean, storagePath: string): Promise<Run> {
+async function processorRun(brokers: string[], group: string, { workers, mainThreadActors }: WorkersSpec, storagePath: string): Promise<Run> {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const url = new URL(`./count-group.${ext}`, import.meta.url);
   url.searchParams.set('group', group);
@@ -127,11 +127,8 @@ async function main(argv: string[]): Promise<void> {
       scenarios.push(['view', () => viewRun(broker.brokers, table, (last = tmp()), keys)]);
       scenarios.push(['view, restart', () => viewRun(broker.brokers, table, last, keys)]);
     }
-    for (const w of only.includes('processor') ? workers : []) {
-      const m = /^(\d+)(\+main)?$/.exec(w);
-      if (!m) throw new Error(`--workers: ${w} is not N or N+main`);
-      const name = `processor rebuild, workers ${m[1]}${m[2] ? ' + main thread' : ''}`;
-      scenarios.push([name, () => processorRun(broker.brokers, group, Number(m[1]), m[2] !== undefined, tmp())]);
+    for (const w of only.includes('processor') ? workers.map(parseWorkers) : []) {
+      scenarios.push([`processor rebuild, workers ${w.label}`, () => processorRun(broker.brokers, group, w, tmp())]);
     }
     const results = new Map<string, Run[]>(scenarios.map(([name]) => [name, []]));
     // Runs interleave (view, restart, proc w0, proc w2, view, …) so "restart" reuses the dir of the run before it.

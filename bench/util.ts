@@ -19,3 +19,11 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** A `--workers` entry: N threads, or N+main (N threads and `mainThreadActors`). */
+export interface WorkersSpec { workers: number; mainThreadActors: boolean; label: string }
+export function parseWorkers(spec: string): WorkersSpec {
+  const m = /^(\d+)(\+main)?$/.exec(spec.trim());
+  if (!m) throw new Error(`--workers: '${spec}' is not N or N+main`);
+  return { workers: Number(m[1]), mainThreadActors: m[2] !== undefined, label: `${m[1]}${m[2] ? ' + main thread' : ''}` };
+}
