@@ -14,7 +14,10 @@ export type { ViewStats, ViewPartitionStats } from './view.js';
 export interface PartitionStats {
   partition: number;
   state: HandleState;
-  /** The worker thread hosting the actor (-1: not placed yet). */
+  /**
+   * The host of the actor (-1: not placed yet): a worker thread's index, or, for the main thread, 0 with
+   * `workers: 0` and the threads' count with `mainThreadActors`; `threads` tells which thread is which.
+   */
   worker: number;
   /** Input records processed (counted when the actor hands its effects over). */
   processed: number;

@@ -31,7 +31,7 @@ test('the monitor in headless Chromium: every partition with its state, the coun
   const input = `${group}-in`;
   await createTopics([{ topic: input, partitions: 6 }]);
   const url = new URL(`./fixtures/counter.js?group=${group}&input=${input}&workUs=400`, import.meta.url);
-  const { p } = await start({ group: url, workers: 2, storagePath: tempDir(t), offsetsRefreshMs: 500 }, t);
+  const { p } = await start({ group: url, workers: 1, mainThreadActors: true, storagePath: tempDir(t), offsetsRefreshMs: 500 }, t);
   const view = new View({ brokers: brokers(), table: `${group}-table`, codec: codecs.json<number>(), storage: 'memory' });
   void view.run().catch(() => undefined);
   t.teardown(() => view.stop());
@@ -49,6 +49,8 @@ test('the monitor in headless Chromium: every partition with its state, the coun
   await waitFor('6 running partitions on the page', async () => (await rows.count()) === 6 &&
     (await rows.evaluateAll((trs) => trs.every((tr) => tr.getAttribute('data-state') === 'running'))), 20_000, 100);
   t.is(await page.locator(`tr[data-partition^="${group}-table/"]`).count(), 6, 'the view shows its 6 partitions too');
+  const hosts = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[2]?.textContent ?? ''));
+  t.deepEqual(hosts.sort(), ['main', 'main', 'main', 'w0', 'w0', 'w0'], 'each partition names its thread (mainThreadActors: three on the main thread)');
 
   // The processed count rises while records flow.
   const n = 6000;

@@ -57,12 +57,14 @@ function recovery(r) {
 function processorSection(s) {
   const id = 'p-' + s.group;
   const rows = [];
+  // The thread that lists the partition (workers: 0 and mainThreadActors put actors on the main thread).
+  const hostOf = (st, p) => { const t = st.threads.find((x) => x.partitions.indexOf(p) >= 0); return t && t.thread < 0 ? 'main' : t ? 'w' + t.thread : '–'; };
   for (const a of s.actors) {
     const topics = Object.entries(a.offsets);
     const shown = s.connecting && a.state === 'running' ? 'connecting' : a.state;
     const first = topics[0] ? topics[0][1] : {};
     rows.push('<tr data-partition="' + esc(s.group) + '/' + a.partition + '" data-state="' + esc(shown) + '"><td>' + a.partition + '</td>' + state(shown) +
-      '<td>' + (a.worker < 0 ? '–' : s.threads.length === 1 && s.threads[0].thread === -1 ? 'main' : 'w' + a.worker) + '</td>' +
+      '<td>' + (a.worker < 0 ? '–' : hostOf(s, a.partition)) + '</td>' +
       '<td class="processed">' + fmt(a.processed) + '</td><td>' + fmt(a.rate) + '</td><td>' + fmt(a.inflight) + (a.paused ? ' (paused)' : '') + '</td>' +
       '<td>' + topics.map(([t, o]) => esc(t) + ': ' + fmt(o.highWatermark)).join('<br>') + '</td>' +
       '<td>' + topics.map(([, o]) => fmt(o.committed)).join('<br>') + '</td>' +
