@@ -1,3 +1,5 @@
+import { decodeUtf8 } from '../codec/utf8.js';
+
 /**
  * A key as its string, or as its bytes when they are printable ASCII (0x20–0x7E, at least one:
  * a changelog read in place, whose key bytes are then the string's own characters). Such bytes
@@ -18,10 +20,7 @@ export function isPrintable(b: Uint8Array, start: number, end: number): boolean 
 
 /** The string of a StoreKey. */
 export function keyString(k: StoreKey): string {
-  if (typeof k === 'string') return k;
-  let s = '';
-  for (let i = 0; i < k.length; i++) s += String.fromCharCode(k[i]!);
-  return s;
+  return typeof k === 'string' ? k : decodeUtf8(k, false);
 }
 
 /**

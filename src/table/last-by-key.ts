@@ -1,7 +1,7 @@
 // The last record of each key among records still in their fetched bytes, found on the key
 // bytes: a changelog read before compaction holds several generations of a key, and a string
-// and a Map entry per record were most of what applying such a chunk cost. Only each distinct
-// key becomes a string, once, at the end.
+// and a Map entry per record were most of what applying such a chunk cost. At the end a
+// printable key is handed on as its bytes; any other distinct key becomes a string, once.
 import { decodeUtf8At } from '../codec/utf8.js';
 import { isPrintable, type StoreKey } from '../storage/storage.js';
 

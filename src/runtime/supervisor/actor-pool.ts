@@ -1,7 +1,7 @@
 // Where partition actors live: a fixed set of plain worker threads (ThreadPool, thread-pool.ts), the
-// main thread itself (workers: 0, InlinePool here), or both (mainThreadActors, WithMainThread here). piscina was measured for this (see README):
-// its queueing and balancing do not apply to permanent actors, so a small pool with deterministic
-// placement and per-thread crash reporting is used instead.
+// main thread itself (workers: 0, InlinePool here), or both (mainThreadActors, WithMainThread here).
+// piscina was measured for this (see README): its queueing and balancing do not apply to permanent
+// actors, so a small pool with deterministic placement and per-thread crash reporting is used instead.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { GroupGraph } from '../../graph/define-group.js';
 import { PartitionActor } from '../actor/partition-actor.js';
