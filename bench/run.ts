@@ -1,6 +1,6 @@
 // partita throughput benchmark (not a test): messages/s of the count processor with 0, 1 and 2
 // worker threads against a plain kafkajs eachBatch loop counting in a Map (the Node ceiling), and
-// a CPU-heavy callback (~200 µs of fixed work per message) with 0 vs 2 workers.
+// a CPU-heavy callback (~200 µs of fixed work per message) with 0 vs 2 workers, and 1 with mainThreadActors.
 //
 //   npm run bench                         # build, then every scenario, 3 runs each, writes bench/RESULTS.md
 //   node dist/bench/run.js --quick        # small N, 1 run, no RESULTS.md (smoke check)
@@ -236,7 +236,7 @@ async function partitionEnds(brokers: string[], topic: string): Promise<number[]
   return ends;
 }
 
-async function runPartita(ctx: Ctx, topic: string, ends: number[], workers: number, iters: number): Promise<Measured> {
+async function runPartita(ctx: Ctx, topic: string, ends: number[], workers: number, iters: number, mainThreadActors = false): Promise<Measured> {
   const n = ends.reduce((a, b) => a + b, 0);
   const group = `bench-g-${randomUUID().slice(0, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), 'partita-bench-'));
@@ -257,6 +257,7 @@ async function runPartita(ctx: Ctx, topic: string, ends: number[], workers: numb
     brokers: ctx.brokers,
     group: groupModuleUrl({ group, input: topic, iters, report, ends: ends.join(',') }),
     workers,
+    mainThreadActors,
     storagePath: dir,
     logger: silent,
     commitIntervalMs: COMMIT_INTERVAL_MS,
@@ -424,6 +425,12 @@ function scenarios(o: Options, cpuLabel: string): Scenario[] {
     cpu(2),
     cpu(0, true),
     cpu(2, true),
+    {
+      name: `${cpuLabel}/workers1+main`,
+      n: o.cpuN,
+      what: `count + ~${o.cpuUs} µs CPU per message, workers: 1 and mainThreadActors (three partitions on each)`,
+      run: (ctx, topic, ends) => runPartita(ctx, topic, ends, 1, ctx.iters, true),
+    },
   ];
 }
 
@@ -524,6 +531,8 @@ function report(ctx: Ctx, results: ScenarioResult[], info: { brokerSource: strin
   lines.push(`| count workers1 / workers0 | ${ratio('count/workers1', 'count/workers0', 'processed')} | ${ratio('count/workers1', 'count/workers0', 'committed')} |`);
   lines.push(`| count workers2 / workers0 | ${ratio('count/workers2', 'count/workers0', 'processed')} | ${ratio('count/workers2', 'count/workers0', 'committed')} |`);
   lines.push(`| **${cpu} workers2 / workers0** (ideal 2.00×) | **${ratio(`${cpu}/workers2`, `${cpu}/workers0`, 'processed')}** | **${ratio(`${cpu}/workers2`, `${cpu}/workers0`, 'committed')}** |`);
+  lines.push(`| ${cpu} workers1+main / workers0 (mainThreadActors) | ${ratio(`${cpu}/workers1+main`, `${cpu}/workers0`, 'processed')} | ${ratio(`${cpu}/workers1+main`, `${cpu}/workers0`, 'committed')} |`);
+  lines.push(`| ${cpu} workers1+main / workers2 | ${ratio(`${cpu}/workers1+main`, `${cpu}/workers2`, 'processed')} | ${ratio(`${cpu}/workers1+main`, `${cpu}/workers2`, 'committed')} |`);
   lines.push(`| ${cpu}-skewed workers2 / workers0 (90 % of the records in 2 partitions) | ${ratio(`${cpu}-skewed/workers2`, `${cpu}-skewed/workers0`, 'processed')} | ${ratio(`${cpu}-skewed/workers2`, `${cpu}-skewed/workers0`, 'committed')} |`);
   lines.push('');
 
