@@ -1,4 +1,4 @@
-import { kafkajsClient } from './kafka/kafkajs/index.js';
+import { clientFactory } from './kafka/default-client.js';
 import type { KafkaClientFactory, OutRecord, ProducerPort } from './kafka/ports.js';
 import { TopicManager } from './kafka/topic-manager.js';
 import { encodeWith, keyBytes, type Codec } from './codec/codec.js';
@@ -51,8 +51,8 @@ export class Emitter<T> {
   readonly #codec: Codec<T>;
   readonly #hasher: Hasher;
   readonly #defaultHeaders: HeadersInit | undefined;
-  readonly #producer: ProducerPort;
-  readonly #topics: TopicManager;
+  /** The producer and the topic manager, once the client factory is loaded. */
+  readonly #ports: Promise<{ producer: ProducerPort; topics: TopicManager }>;
   readonly #maxBatch: number;
   readonly #ensure: { partitions: number } | undefined;
   #partitions: Promise<number> | undefined;
@@ -74,15 +74,17 @@ export class Emitter<T> {
     this.#maxBatch = opts.maxBatch ?? 5000;
     this.#ensure = opts.ensureTopic;
     const logger = (opts.logger ?? defaultLogger('partita')).child({ emitter: opts.topic });
-    const client = (opts.kafkaClient ?? kafkajsClient)({
-      brokers: opts.brokers,
-      clientId: opts.clientId ?? `partita-emitter-${opts.topic}`,
-      logger,
-      brokerOutageMs: opts.brokerOutageMs ?? 60_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+    this.#ports = clientFactory(opts.kafkaClient).then((factory) => {
+      const client = factory({
+        brokers: opts.brokers,
+        clientId: opts.clientId ?? `partita-emitter-${opts.topic}`,
+        logger,
+        brokerOutageMs: opts.brokerOutageMs ?? 60_000,
+        connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      });
+      return { producer: client.producer(), topics: new TopicManager(client.admin(), logger) };
     });
-    this.#producer = client.producer();
-    this.#topics = new TopicManager(client.admin(), logger);
+    this.#ports.catch(() => undefined); // reported by the emits and close() that wait for it
   }
 
   /** Emits one message; resolves when the broker acked it. A null value is sent as a tombstone. */
@@ -127,7 +129,8 @@ export class Emitter<T> {
     // Every emit accepted before close() settles (acked or rejected) before we disconnect.
     await Promise.allSettled([...this.#inflight]);
     this.#state = 'closed';
-    await Promise.allSettled([this.#producer.close(), this.#topics.close()]);
+    const ports = await this.#ports.catch(() => undefined);
+    if (ports) await Promise.allSettled([ports.producer.close(), ports.topics.close()]);
   }
 
   /** The topic's partition count; with `ensureTopic`, the topic is created first if missing. */
@@ -137,8 +140,9 @@ export class Emitter<T> {
 
   #partitionCount(): Promise<number> {
     this.#partitions ??= (async () => {
-      if (this.#ensure) await this.#topics.ensureStream(this.topic, this.#ensure.partitions);
-      const n = await this.#topics.partitions(this.topic);
+      const { topics } = await this.#ports;
+      if (this.#ensure) await topics.ensureStream(this.topic, this.#ensure.partitions);
+      const n = await topics.partitions(this.topic);
       if (n === undefined) throw new TopicError(this.topic, `Emitter: topic '${this.topic}' not found`);
       return n;
     })();
@@ -163,7 +167,7 @@ export class Emitter<T> {
     const batch = this.#queue.splice(0, this.#maxBatch);
     if (batch.length === 0) return;
     try {
-      await this.#producer.send(batch.map((p) => p.record));
+      await (await this.#ports).producer.send(batch.map((p) => p.record));
       for (const p of batch) p.resolve();
     } catch (err) {
       const e = this.#produceError(err);

@@ -8,7 +8,7 @@ import { loadGroupModule } from './graph/load.js';
 import { loopTopic, tableTopic } from './graph/naming.js';
 import { hashers, type Hasher } from './hashers.js';
 import { mergeHeaders, type HeadersInit } from './headers.js';
-import { kafkajsClient } from './kafka/kafkajs/index.js';
+import { clientFactory } from './kafka/default-client.js';
 import type { KafkaClientFactory } from './kafka/ports.js';
 import type { TopicSettings } from './kafka/topic-manager.js';
 import { defaultLogger, type Logger } from './logger.js';
@@ -136,7 +136,7 @@ export class Processor<G extends GraphType = UntypedGraph> {
     return this.#graph;
   }
 
-  #resolve(graph: GroupGraph): ResolvedOptions {
+  #resolve(graph: GroupGraph, kafkaClient: KafkaClientFactory): ResolvedOptions {
     const o = this.#opts;
     const naming = { ...(o.tableSuffix !== undefined ? { tableSuffix: o.tableSuffix } : {}), ...(o.loopSuffix !== undefined ? { loopSuffix: o.loopSuffix } : {}) };
     graph.validate(naming);
@@ -167,7 +167,7 @@ export class Processor<G extends GraphType = UntypedGraph> {
       recoverAhead: o.recoverAhead ?? false,
       brokerOutageMs: o.brokerOutageMs ?? 60_000,
       connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
-      kafkaClient: o.kafkaClient ?? kafkajsClient,
+      kafkaClient,
     };
   }
 
@@ -180,8 +180,8 @@ export class Processor<G extends GraphType = UntypedGraph> {
       try {
         // The supervisor is loaded here, not with the package: worker threads import the package
         // through the user's group module but never run a supervisor (~15 ms of each thread's boot).
-        const [graph, { Supervisor }] = await Promise.all([this.#loadGraph(), import('./runtime/supervisor/supervisor.js')]);
-        sup = new Supervisor(graph, { ...this.#resolve(graph), threads: await threads });
+        const [graph, { Supervisor }, kafkaClient] = await Promise.all([this.#loadGraph(), import('./runtime/supervisor/supervisor.js'), clientFactory(this.#opts.kafkaClient)]);
+        sup = new Supervisor(graph, { ...this.#resolve(graph, kafkaClient), threads: await threads });
       } catch (err) {
         await (await threads.catch(() => undefined))?.pool.close();
         throw err;

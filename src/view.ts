@@ -7,7 +7,7 @@ import { decodeWith, keyBytes, type Codec } from './codec/codec.js';
 import { BrokerUnavailableError, InvalidArgumentError, StateError, TopicError } from './errors.js';
 import { checkBrokers } from './kafka/brokers.js';
 import { hashers, type Hasher } from './hashers.js';
-import { kafkajsClient } from './kafka/kafkajs/index.js';
+import { clientFactory } from './kafka/default-client.js';
 import type { KafkaClient, KafkaClientFactory, ReaderPort } from './kafka/ports.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { Lifecycle, VIEW_TRANSITIONS, type ViewState } from './runtime/lifecycle.js';
@@ -136,7 +136,7 @@ export class View<T> {
   async #run(): Promise<void> {
     this.life.to('initializing');
     const o = this.#o;
-    this.#client = (o.kafkaClient ?? kafkajsClient)({
+    this.#client = (await clientFactory(o.kafkaClient))({
       brokers: o.brokers,
       clientId: o.clientId ?? `partita-view-${o.table}`,
       logger: this.#log,

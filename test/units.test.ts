@@ -18,6 +18,10 @@ import { placeActor } from '../src/runtime/supervisor/thread-pool.js';
 import { MemoryKafka } from '../src/tester/memory-kafka.js';
 import { RecordKind, type WireRecord } from '../src/runtime/wire.js';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 test('co-partitioning plan: contiguous ranges in member order, every partition exactly once', (t) => {
   t.deepEqual([...copartitionPlan(['c', 'a', 'b'], 10)], [['a', [0, 1, 2]], ['b', [3, 4, 5, 6]], ['c', [7, 8, 9]]]);
@@ -323,4 +327,23 @@ test('actor placement: fewest partitions first, then least backlog; never a dead
   }
   t.deepEqual(hosts.map((h) => h.backlog), [9000 + 1000, 9000 + 1000]);
   t.deepEqual(hosts.map((h) => h.partitions.size), [3, 3]);
+});
+
+test('the package index loads no Kafka client: worker threads import it and never talk to Kafka', (t) => {
+  // A resolve hook that refuses the kafkajs seam and kafkajs itself, in a fresh process.
+  const dir = tempDir(t);
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(hooks, `export async function resolve(spec, ctx, next) {
+    const r = await next(spec, ctx);
+    if (r.url.includes('/kafka/kafkajs/') || r.url.includes('/node_modules/kafkajs/')) throw new Error('loaded ' + r.url);
+    return r;
+  }`);
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(hooks).href)});`;
+  const load = (url: URL) => spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', `await import(${JSON.stringify(url.href)})`], { encoding: 'utf8' });
+  const index = load(new URL('../src/index.js', import.meta.url));
+  t.is(index.status, 0, index.stderr);
+  // The hook does refuse: the seam itself fails under it.
+  const seam = load(new URL('../src/kafka/kafkajs/index.js', import.meta.url));
+  t.not(seam.status, 0);
+  t.regex(seam.stderr, /loaded .*\/kafka\/kafkajs\//);
 });
