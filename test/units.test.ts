@@ -1,7 +1,7 @@
 // Pure logic: the co-partitioning plan, lifecycle transitions, the in-memory store.
 import test, { type ExecutionContext } from 'ava';
 import { LmdbStore } from '../src/storage/lmdb.js';
-import type { PartitionStore } from '../src/storage/storage.js';
+import type { PartitionStore, StoreKey } from '../src/storage/storage.js';
 import { tempDir } from './helpers.js';
 import { copartitionPlan } from '../src/kafka/copartition.js';
 import { Lifecycle, ACTOR_TRANSITIONS } from '../src/runtime/lifecycle.js';
@@ -223,6 +223,88 @@ test('batchWrites: the last value of every key, as a Map of all records would ke
   t.deepEqual(asBytes, Array.from({ length: 1500 }, (_, i) => `k-${i}`).filter((k) => expected.has(k)).sort(), 'printable keys come as their bytes, in key order');
   t.deepEqual(writes.filter(([k]) => typeof k === 'string').map(([k]) => k).sort(), ['', 'ключ', 'ü'].filter((k) => expected.has(k)).sort(), 'the others as strings');
   t.deepEqual([...batchWrites(bytes, 2500, 2600)].length, new Set(records.slice(2500, 2600).map((r) => (r.key === null ? '' : new TextDecoder().decode(r.key)))).size, 'only the records in range');
+});
+
+test('ChangelogApplier: chunks of a restore held and applied together, one write per key; a budget, decoded records and a wipe in between', async (t) => {
+  const { ChangelogApplier } = await import('../src/table/update.js');
+  const enc = new TextEncoder();
+  const keys = [null, 'ключ', 'ü', ...Array.from({ length: 300 }, (_, i) => `k-${i}`)];
+  let seed = 11;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const records = Array.from({ length: 3000 }, (_, i) => {
+    const k = keys[next() % keys.length]!;
+    return { topic: 't', partition: 0, key: k === null ? null : enc.encode(k), value: i % 89 === 0 ? null : enc.encode(`v${i}`) };
+  });
+  // Six chunks, each its own buffer as each fetch is: every one repeats most keys.
+  const chunks = Array.from({ length: 6 }, (_, c) => {
+    const b = encodeRecordBatch(records.slice(c * 500, (c + 1) * 500));
+    new DataView(b.buffer, b.byteOffset).setBigInt64(0, BigInt(c * 500));
+    return { bytes: b, from: c * 500, to: (c + 1) * 500, last: (c + 1) * 500 - 1 };
+  });
+  const expected = new Map<string, string>();
+  for (const r of records) {
+    const k = r.key === null ? '' : new TextDecoder().decode(r.key);
+    if (r.value === null) expected.delete(k);
+    else expected.set(k, text(r.value)!);
+  }
+  const sorted = new Map([...expected].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  class Counting extends MemoryStore {
+    applies = 0;
+    writes = 0;
+    override async apply(writes: Iterable<readonly [StoreKey, Uint8Array | null]>, checkpoint: number): Promise<void> {
+      const all = [...writes];
+      this.applies++;
+      this.writes += all.length;
+      const order = all.map(([k]) => keyString(k));
+      const plain = order.filter((k) => /^[\x20-\x7e]*$/.test(k) && k !== '');
+      t.deepEqual(plain, [...plain].sort(), 'printable keys in key order across the chunks\' buffers');
+      return super.apply(all, checkpoint);
+    }
+  }
+  const contents = (s: MemoryStore) => new Map([...s.entries()].map(([k, v]) => [k, text(v)!]));
+
+  const held = new Counting();
+  const a = new ChangelogApplier(held, 0);
+  for (const c of chunks) await a.batches(c, c.last, true);
+  t.is(held.applies, 0, 'nothing applied while held');
+  t.is(held.checkpoint(), null);
+  await a.flush();
+  t.is(held.applies, 1);
+  t.is(held.writes, new Set(records.map((r) => (r.key === null ? '' : new TextDecoder().decode(r.key)))).size, 'one write per distinct key over all chunks');
+  t.is(held.checkpoint(), 2999);
+  t.deepEqual(contents(held), sorted);
+  await a.flush();
+  t.is(held.applies, 1, 'a second flush has nothing to apply');
+
+  // Chunk by chunk (no hold, or a budget smaller than a chunk): the same contents, one apply each.
+  for (const [hold, budget] of [[false, undefined], [true, 1]] as const) {
+    const each = new Counting();
+    const b = new ChangelogApplier(each, 0, undefined, budget);
+    for (const c of chunks) {
+      await b.batches(c, c.last, hold);
+      t.is(each.checkpoint(), c.last, 'applied with its chunk');
+    }
+    t.is(each.applies, 6);
+    t.true(each.writes > held.writes);
+    t.deepEqual(contents(each), sorted);
+  }
+
+  // Decoded records (a compressed chunk) after held ones: the held ones go first.
+  const mixed = new MemoryStore();
+  const m = new ChangelogApplier(mixed, 0);
+  await m.batches(chunks[0]!, chunks[0]!.last, true);
+  await m.records([{ key: enc.encode('k-1'), value: enc.encode('later'), offset: 500 }]);
+  t.is(text(mixed.get('k-1')!), 'later');
+  t.is(mixed.checkpoint(), 500);
+
+  // A wipe drops what is held: it never reaches the store.
+  const wiped = new MemoryStore();
+  const w = new ChangelogApplier(wiped, 0);
+  await w.batches(chunks[0]!, chunks[0]!.last, true);
+  w.drop();
+  await w.flush();
+  t.is(wiped.count(), 0);
+  t.is(wiped.checkpoint(), null);
 });
 
 test('effects producer: packed effects become one record batch per partition, requests stay bounded and ordered, each batch gets its last changelog offset', async (t) => {

@@ -53,8 +53,14 @@ export type SupervisorToActor =
   | { kind: 'wipe'; table: string }
   /** Changelog records to apply, in order. */
   | { kind: 'recover-batch'; table: string; buffer: ArrayBuffer }
-  /** Changelog records as fetched: Kafka record batches, whose records in [from, to) apply; `last` is the last one's offset. */
-  | { kind: 'recover-batches'; table: string; bytes: ArrayBuffer; from: number; to: number; last: number }
+  /**
+   * Changelog records as fetched: Kafka record batches, whose records in [from, to) apply; `last`
+   * is the last one's offset. With `hold` the actor may apply them with the chunks after them
+   * (ChangelogApplier), at the latest on `recover-flush`; `recover-applied` acks either way.
+   */
+  | { kind: 'recover-batches'; table: string; bytes: ArrayBuffer; from: number; to: number; last: number; hold: boolean }
+  /** Apply what `recover-batches` held (a read ended); acked with `recover-applied`. */
+  | { kind: 'recover-flush'; table: string }
   /** The changelog was read up to its high-water mark: start processing. */
   | { kind: 'recover-done' }
   /** Input records (inputs and loop), in partition order per topic. */

@@ -1,14 +1,18 @@
 // The last record of each key among records still in their fetched bytes, found on the key
 // bytes: a changelog read before compaction holds several generations of a key, and a string
 // and a Map entry per record were most of what applying such a chunk cost. At the end a
-// printable key is handed on as its bytes; any other distinct key becomes a string, once.
+// printable key is handed on as its bytes; any other distinct key becomes a string, once. The
+// records may come from several fetched buffers (`feed`), so that consecutive chunks of one
+// restore are deduplicated together: each chunk holds most of a partition's keys again.
 import { decodeUtf8At } from '../codec/utf8.js';
 import { isPrintable, type StoreKey } from '../storage/storage.js';
 
 const EMPTY = -1;
 
 export class LastByKey {
-  readonly #bytes: Uint8Array;
+  /** The buffers fed so far; records are added from the last. */
+  readonly #buffers: Uint8Array[] = [];
+  #bytes: Uint8Array;
   /** Open addressing: slot → entry index + 1 (0: free). */
   #slots: Int32Array;
   #hashes: Int32Array;
@@ -18,6 +22,8 @@ export class LastByKey {
   #valueLength: Int32Array;
   /** Order of each entry's last record, so that keys whose bytes differ but decode alike keep the later one. */
   #seq: Int32Array;
+  /** Each entry's buffer (an index into #buffers). */
+  #buf: Int32Array;
   #entries = 0;
   #records = 0;
 
@@ -27,6 +33,7 @@ export class LastByKey {
    */
   constructor(bytes: Uint8Array, records = 1024) {
     this.#bytes = bytes;
+    this.#buffers.push(bytes);
     const n = Math.max(256, Math.min(1 << 20, 2 ** Math.ceil(Math.log2(records / 4))));
     this.#slots = new Int32Array(2 * n);
     this.#hashes = new Int32Array(n);
@@ -35,6 +42,19 @@ export class LastByKey {
     this.#valueAt = new Int32Array(n);
     this.#valueLength = new Int32Array(n);
     this.#seq = new Int32Array(n);
+    this.#buf = new Int32Array(n);
+  }
+
+  /** The buffer the next records are added from (their positions are in it). */
+  feed(bytes: Uint8Array): void {
+    if (bytes === this.#bytes) return;
+    this.#bytes = bytes;
+    this.#buffers.push(bytes);
+  }
+
+  /** Distinct keys so far. */
+  get size(): number {
+    return this.#entries;
   }
 
   /** A record: its key (a length of -1, null, is the empty key) and its value (-1: null). */
@@ -51,6 +71,9 @@ export class LastByKey {
         return;
       }
       if (this.#hashes[e] === h && this.#sameKey(e, keyAt, kl)) {
+        // Key and value move to the later record (equal key bytes), so both are in one buffer.
+        this.#keyAt[e] = keyAt;
+        this.#buf[e] = this.#buffers.length - 1;
         this.#valueAt[e] = valueAt;
         this.#valueLength[e] = valueLength;
         this.#seq[e] = this.#records++;
@@ -67,12 +90,16 @@ export class LastByKey {
    * whose bytes differ but decode alike (invalid UTF-8) keep the later record.
    */
   writes(): Iterable<[StoreKey, Uint8Array | null]> {
-    const b = this.#bytes;
+    const buffers = this.#buffers;
+    const buf = this.#buf;
+    const keyAt = this.#keyAt;
+    const keyLength = this.#keyLength;
     const plain: number[] = [];
     const decoded = new Map<string, number>();
     for (let e = 0; e < this.#entries; e++) {
-      const at = this.#keyAt[e]!;
-      const end = at + this.#keyLength[e]!;
+      const b = buffers[buf[e]!]!;
+      const at = keyAt[e]!;
+      const end = at + keyLength[e]!;
       if (isPrintable(b, at, end)) {
         plain.push(e);
         continue;
@@ -81,28 +108,27 @@ export class LastByKey {
       const prev = decoded.get(key);
       if (prev === undefined || this.#seq[prev]! < this.#seq[e]!) decoded.set(key, e);
     }
-    const keyAt = this.#keyAt;
-    const keyLength = this.#keyLength;
-    plain.sort((x, y) => compareBytes(b, keyAt[x]!, keyLength[x]!, keyAt[y]!, keyLength[y]!));
+    plain.sort((x, y) => compareBytes(buffers[buf[x]!]!, keyAt[x]!, keyLength[x]!, buffers[buf[y]!]!, keyAt[y]!, keyLength[y]!));
     // Made as the store takes them: tens of thousands of views held until the last was written
     // would outlive the young generation, and promoting them cost more than making them.
     const pairs = function* (this: LastByKey): Generator<[StoreKey, Uint8Array | null]> {
       for (const key of [...decoded.keys()].sort()) yield [key, this.#value(decoded.get(key)!)];
-      for (const e of plain) yield [b.subarray(keyAt[e]!, keyAt[e]! + keyLength[e]!), this.#value(e)];
+      for (const e of plain) yield [buffers[buf[e]!]!.subarray(keyAt[e]!, keyAt[e]! + keyLength[e]!), this.#value(e)];
     };
     return pairs.call(this);
   }
 
   #value(e: number): Uint8Array | null {
     const n = this.#valueLength[e]!;
-    return n < 0 ? null : this.#bytes.subarray(this.#valueAt[e]!, this.#valueAt[e]! + n);
+    return n < 0 ? null : this.#buffers[this.#buf[e]!]!.subarray(this.#valueAt[e]!, this.#valueAt[e]! + n);
   }
 
   #sameKey(e: number, keyAt: number, n: number): boolean {
     if (this.#keyLength[e] !== n) return false;
     const b = this.#bytes;
+    const o = this.#buffers[this.#buf[e]!]!;
     const other = this.#keyAt[e]!;
-    for (let i = 0; i < n; i++) if (b[keyAt + i] !== b[other + i]) return false;
+    for (let i = 0; i < n; i++) if (b[keyAt + i] !== o[other + i]) return false;
     return true;
   }
 
@@ -115,6 +141,7 @@ export class LastByKey {
     this.#valueAt[e] = valueAt;
     this.#valueLength[e] = valueLength;
     this.#seq[e] = this.#records++;
+    this.#buf[e] = this.#buffers.length - 1;
     this.#slots[slot] = e + 1;
     // Keep the table at most half full.
     if (this.#entries * 2 > this.#slots.length) this.#rehash();
@@ -132,6 +159,7 @@ export class LastByKey {
     this.#valueAt = grow(this.#valueAt);
     this.#valueLength = grow(this.#valueLength);
     this.#seq = grow(this.#seq);
+    this.#buf = grow(this.#buf);
   }
 
   #rehash(): void {
@@ -146,10 +174,10 @@ export class LastByKey {
   }
 }
 
-function compareBytes(b: Uint8Array, x: number, xn: number, y: number, yn: number): number {
+function compareBytes(a: Uint8Array, x: number, xn: number, b: Uint8Array, y: number, yn: number): number {
   const n = xn < yn ? xn : yn;
   for (let i = 0; i < n; i++) {
-    const d = b[x + i]! - b[y + i]!;
+    const d = a[x + i]! - b[y + i]!;
     if (d !== 0) return d;
   }
   return xn - yn;

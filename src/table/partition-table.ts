@@ -6,25 +6,34 @@
 import type { Logger } from '../logger.js';
 import type { ReaderPort, RecordChunk } from '../kafka/ports.js';
 import type { PartitionStore } from '../storage/storage.js';
-import { applyBatches, applyChangelog, type TableUpdater } from './update.js';
+import { ChangelogApplier, type TableUpdater } from './update.js';
 
 export interface TableSink {
   /** Offset of the last changelog record the sink holds, or null when it holds none. */
   checkpoint(): number | null | Promise<number | null>;
   /** Drops everything (the checkpoint is beyond the changelog: the topic was recreated). */
   wipe(): Promise<void>;
-  /** Applies records in offset order (a null value deletes); the checkpoint becomes the last offset. */
-  apply(chunk: RecordChunk): Promise<void>;
+  /**
+   * Applies records in offset order (a null value deletes); the checkpoint becomes the last
+   * offset. With `hold` the sink may keep them to apply with the chunks after it (a restore's
+   * reads), until `flush`.
+   */
+  apply(chunk: RecordChunk, hold?: boolean): Promise<void>;
+  /** Applies what `apply` held. */
+  flush(): Promise<void>;
 }
 
 /** A sink into a store of this thread (views, lookups, standbys). */
 export function storeSink(store: PartitionStore, partition: number, update?: TableUpdater): TableSink {
+  const applier = new ChangelogApplier(store, partition, update);
   return {
     checkpoint: () => store.checkpoint(),
-    wipe: () => store.clear(),
-    apply: (chunk) => (chunk.batches
-      ? applyBatches(store, chunk.batches, chunk.last, partition, update)
-      : applyChangelog(store, chunk.records!, partition, update)),
+    wipe: () => {
+      applier.drop();
+      return store.clear();
+    },
+    apply: (chunk, hold) => (chunk.batches ? applier.batches(chunk.batches, chunk.last, hold) : applier.records(chunk.records!)),
+    flush: () => applier.flush(),
   };
 }
 
@@ -125,13 +134,14 @@ export class PartitionTable {
     let records = 0;
     for await (const chunk of this.#d.reader.read(this.topic, this.partition, { from, to, ...(signal ? { signal } : {}) })) {
       if (signal?.aborted) break;
-      const applied = this.#d.sink.apply(chunk);
+      const applied = this.#d.sink.apply(chunk, true);
       applied.catch(() => undefined); // awaited below; a rejection must not count as unhandled meanwhile
       pending.push(applied);
       records += chunk.count;
       if (pending.length >= PIPELINE) await pending.shift();
     }
     await Promise.all(pending);
+    await this.#d.sink.flush();
     return records;
   }
 }

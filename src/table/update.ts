@@ -59,14 +59,22 @@ export function tableWrites(
   return pending;
 }
 
+/** Adds the records of fetched batches in [from, to) to `last` (see LastByKey). */
+function addBatches(last: LastByKey, bytes: Uint8Array, from: number, to: number): void {
+  last.feed(bytes);
+  forEachRecord(bytes, from, to, (_offset, _timestamp, keyAt, keyLength, valueAt, valueLength) => last.add(keyAt, keyLength, valueAt, valueLength));
+}
+
+/** A LastByKey for a chunk: a record takes 7 bytes at least; the offsets bound the count unless the range is open. */
+const lastByKeyFor = (bytes: Uint8Array, from: number, to: number) => new LastByKey(bytes, Math.min(to - from, bytes.length / 7));
+
 /**
  * tableWrites without an update callback for records still in their fetched batches, read in
  * place (see LastByKey): one write per key, the last, in key order.
  */
 export function batchWrites(bytes: Uint8Array, from: number, to: number): Iterable<[StoreKey, Uint8Array | null]> {
-  // A record takes 7 bytes at least; the offsets bound the count unless the range is open.
-  const last = new LastByKey(bytes, Math.min(to - from, bytes.length / 7));
-  forEachRecord(bytes, from, to, (_offset, _timestamp, keyAt, keyLength, valueAt, valueLength) => last.add(keyAt, keyLength, valueAt, valueLength));
+  const last = lastByKeyFor(bytes, from, to);
+  addBatches(last, bytes, from, to);
   return last.writes();
 }
 
@@ -76,16 +84,64 @@ export interface TableUpdater {
   onUpdate: UpdateCallback<unknown>;
 }
 
+/** Fetched bytes a restore holds at most before it applies them (see ChangelogApplier). */
+export const HOLD_BYTES = 16 * 1024 * 1024;
+
 /**
- * applyChangelog for records still in their fetched batches (those in [from, to); `last` is the
- * last one's offset): read in place without an update callback, decoded for one.
+ * Applies a table partition's changelog chunks to its store, in order. A chunk still in its
+ * fetched batches may be held (`hold`) and applied with the ones after it, up to HOLD_BYTES of
+ * fetched bytes or the next `flush`: the chunks of one restore each repeat most of the
+ * partition's keys (a changelog before compaction), and one write per key over several chunks
+ * is fewer puts, the largest part of a restore, than one per key per chunk. The checkpoint is
+ * the last held offset, written with them, so a crash meanwhile only re-reads the held chunks.
+ * With an update callback nothing is held: it sees every record, decoded.
  */
-export function applyBatches(
-  store: PartitionStore, batches: { bytes: Uint8Array; from: number; to: number }, last: number, partition: number, update?: TableUpdater,
-): Promise<void> {
-  const { bytes, from, to } = batches;
-  if (!update) return store.apply(batchWrites(bytes, from, to), last);
-  return applyChangelog(store, decodeRecordBatches(bytes, from, to), partition, update);
+export class ChangelogApplier {
+  readonly #store: PartitionStore;
+  readonly #partition: number;
+  readonly #update: TableUpdater | undefined;
+  readonly #budget: number;
+  #held: LastByKey | undefined;
+  #heldBytes = 0;
+  #heldLast = -1;
+
+  constructor(store: PartitionStore, partition: number, update?: TableUpdater, budget = HOLD_BYTES) {
+    this.#store = store;
+    this.#partition = partition;
+    this.#update = update;
+    this.#budget = budget;
+  }
+
+  /** Records in [from, to) of fetched batches; `last` is the last one's offset. */
+  batches(batches: { bytes: Uint8Array; from: number; to: number }, last: number, hold = false): Promise<void> {
+    const { bytes, from, to } = batches;
+    if (this.#update) return this.records(decodeRecordBatches(bytes, from, to));
+    const held = (this.#held ??= lastByKeyFor(bytes, from, to));
+    addBatches(held, bytes, from, to);
+    this.#heldBytes += bytes.length;
+    this.#heldLast = last;
+    return hold && this.#heldBytes < this.#budget ? Promise.resolve() : this.flush();
+  }
+
+  /** Decoded records (after what is held). */
+  async records(records: readonly ChangelogRecord[]): Promise<void> {
+    await this.flush();
+    if (records.length > 0) await applyChangelog(this.#store, records, this.#partition, this.#update);
+  }
+
+  /** Applies what is held. */
+  flush(): Promise<void> {
+    const held = this.#held;
+    if (!held) return Promise.resolve();
+    this.drop();
+    return this.#store.apply(held.writes(), this.#heldLast);
+  }
+
+  /** Forgets what is held (the store was wiped). */
+  drop(): void {
+    this.#held = undefined;
+    this.#heldBytes = 0;
+  }
 }
 
 /** Applies a chunk of changelog records to a store: their writes and, atomically, the last offset as checkpoint. */

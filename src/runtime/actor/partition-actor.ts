@@ -9,7 +9,7 @@ import type { Headers } from '../../headers.js';
 import { InvalidArgumentError, NotFoundError, ProcessingError, serializeError, StorageError } from '../../errors.js';
 import { openStore } from '../../storage/open.js';
 import { SharedTableStore } from '../../storage/shared-table.js';
-import { applyBatches, applyChangelog } from '../../table/update.js';
+import { ChangelogApplier } from '../../table/update.js';
 import type { PartitionStore } from '../../storage/storage.js';
 import { ACTOR_TRANSITIONS, Lifecycle, type ActorState } from '../lifecycle.js';
 import { decodeUtf8 } from '../../codec/utf8.js';
@@ -83,6 +83,7 @@ export class PartitionActor implements ContextHost {
   #store: PartitionStore | undefined;
   /** Every store by table topic: the group table's and each joined table's (read-only here). */
   readonly #stores = new Map<string, PartitionStore>();
+  readonly #appliers = new Map<string, ChangelogApplier>();
   readonly #joins = new Map<string, Codec<unknown>>();
   readonly #lookups = new Map<string, { codec: Codec<unknown>; path: string; store?: SharedTableStore }>();
   /** Un-acked table writes; reads see them first. */
@@ -157,21 +158,27 @@ export class PartitionActor implements ContextHost {
   #onMessage(m: SupervisorToActor): void {
     switch (m.kind) {
       case 'wipe':
-        this.#chain(() => this.#storeOf(m.table).clear());
+        this.#chain(() => {
+          this.#applierOf(m.table).drop();
+          return this.#storeOf(m.table).clear();
+        });
         return;
       case 'recover-batch':
         this.#chain(async () => {
-          const recs = readBatch(m.buffer);
-          const store = this.#storeOf(m.table);
-          const update = this.#graph.updateFor(m.table, this.#init.tableTopic);
-          if (recs.length > 0) await applyChangelog(store, recs, this.partition, update);
+          await this.#applierOf(m.table).records(readBatch(m.buffer));
           this.#post({ kind: 'recover-applied', table: m.table });
         });
         return;
       case 'recover-batches':
         this.#chain(async () => {
           const batches = { bytes: new Uint8Array(m.bytes), from: m.from, to: m.to };
-          await applyBatches(this.#storeOf(m.table), batches, m.last, this.partition, this.#graph.updateFor(m.table, this.#init.tableTopic));
+          await this.#applierOf(m.table).batches(batches, m.last, m.hold);
+          this.#post({ kind: 'recover-applied', table: m.table });
+        });
+        return;
+      case 'recover-flush':
+        this.#chain(async () => {
+          await this.#applierOf(m.table).flush();
           this.#post({ kind: 'recover-applied', table: m.table });
         });
         return;
@@ -221,6 +228,16 @@ export class PartitionActor implements ContextHost {
         `group '${this.group}' table '${this.#init.tableTopic}' partition ${this.partition}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       this.#failWith(e);
     });
+  }
+
+  /** The changelog applier of a table's store (made on first use; it holds what a restore read). */
+  #applierOf(table: string): ChangelogApplier {
+    let a = this.#appliers.get(table);
+    if (!a) {
+      a = new ChangelogApplier(this.#storeOf(table), this.partition, this.#graph.updateFor(table, this.#init.tableTopic));
+      this.#appliers.set(table, a);
+    }
+    return a;
   }
 
   #storeOf(table: string): PartitionStore {

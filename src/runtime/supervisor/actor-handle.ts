@@ -160,13 +160,13 @@ export class ActorHandle {
     return {
       checkpoint: () => checkpoint,
       wipe: async () => this.#post({ kind: 'wipe', table }),
-      apply: async (chunk) => {
+      apply: async (chunk, hold = false) => {
         if (chunk.batches) {
           // The fetched batches go over as they are (one copy, into a buffer we can transfer):
           // the actor decodes them, so no record is touched in this thread.
           const { bytes, from, to } = chunk.batches;
           const copy = new Uint8Array(bytes).buffer; // a copy (Buffer#slice would be a view)
-          this.#post({ kind: 'recover-batches', table, bytes: copy, from, to, last: chunk.last }, [copy]);
+          this.#post({ kind: 'recover-batches', table, bytes: copy, from, to, last: chunk.last, hold }, [copy]);
         } else {
           const w = new BatchWriter(64 * 1024);
           for (const r of chunk.records!) {
@@ -175,6 +175,10 @@ export class ActorHandle {
           const buffer = w.finish();
           this.#post({ kind: 'recover-batch', table, buffer }, [buffer]);
         }
+        await this.#mail!.next('recover-applied');
+      },
+      flush: async () => {
+        this.#post({ kind: 'recover-flush', table });
         await this.#mail!.next('recover-applied');
       },
     };
