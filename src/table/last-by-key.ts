@@ -52,11 +52,6 @@ export class LastByKey {
     this.#buffers.push(bytes);
   }
 
-  /** Distinct keys so far. */
-  get size(): number {
-    return this.#entries;
-  }
-
   /** A record: its key (a length of -1, null, is the empty key) and its value (-1: null). */
   add(keyAt: number, keyLength: number, valueAt: number, valueLength: number): void {
     const b = this.#bytes;

@@ -85,7 +85,7 @@ export interface TableUpdater {
 }
 
 /** Fetched bytes a restore holds at most before it applies them (see ChangelogApplier). */
-export const HOLD_BYTES = 16 * 1024 * 1024;
+const HOLD_BYTES = 16 * 1024 * 1024;
 
 /**
  * Applies a table partition's changelog chunks to its store, in order. A chunk still in its
