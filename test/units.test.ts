@@ -70,6 +70,28 @@ for (const [name, make] of stores) test(`${name} store: atomic apply with checkp
   await s.close();
 });
 
+test('lmdb store: a rebuild into an empty table appends keys in order; a key out of order, a repeat or a non-empty table is written as usual', async (t) => {
+  const b = (x: string) => new TextEncoder().encode(x);
+  const text = (s: PartitionStore) => [...s.entries()].map(([k, v]) => `${k}=${new TextDecoder().decode(v)}`);
+  // In order (as a restore writes them), as bytes and as strings, with a tombstone among them.
+  const s = new LmdbStore(tempDir(t));
+  const keys = Array.from({ length: 2000 }, (_, i) => `key-${String(i).padStart(5, '0')}`);
+  await s.apply(keys.map((k, i) => [i % 2 ? b(k) : k, i === 7 ? null : b(String(i))] as const), 1999);
+  t.is(s.count(), 1999);
+  t.is(s.get('key-00007'), undefined);
+  t.deepEqual([...s.get('key-01999')!], [...b('1999')]);
+  // Out of order, repeated and descending keys into an empty table: every write lands, the last one per key.
+  const u = new LmdbStore(tempDir(t));
+  await u.apply([['m', b('1')], ['z', b('2')], ['c', b('3')], ['z', b('4')], [b('y'), b('5')], ['a', b('6')]], 5);
+  t.deepEqual(text(u), ['a=6', 'c=3', 'm=1', 'y=5', 'z=4']);
+  // A table that already holds keys, given keys before, between and after them.
+  await u.apply([['0', b('7')], ['b', b('8')], ['zz', b('9')], ['m', b('10')]], 9);
+  t.deepEqual(text(u), ['0=7', 'a=6', 'b=8', 'c=3', 'm=10', 'y=5', 'z=4', 'zz=9']);
+  t.is(u.checkpoint(), 9);
+  await s.close();
+  await u.close();
+});
+
 test('lmdb store: data and checkpoint survive a reopen', async (t) => {
   const dir = tempDir(t);
   const a = new LmdbStore(dir);

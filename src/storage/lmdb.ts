@@ -11,6 +11,7 @@ import type { PartitionStore, StoreKey } from './storage.js';
 const { open } = createRequire(import.meta.url)('lmdb') as typeof Lmdb;
 
 const CHECKPOINT = 'checkpoint';
+const APPEND = { append: true } as const;
 
 export interface TableEnv {
   root: RootDatabase;
@@ -79,13 +80,30 @@ export class LmdbStore implements PartitionStore {
 
   async apply(writes: Iterable<readonly [StoreKey, Uint8Array | null]>, checkpoint: number): Promise<void> {
     await this.#root.transaction(() => {
+      // Into an empty table (a rebuild) the writes of a restore come in key order: appended, LMDB
+      // adds them at the end of the tree instead of searching it for each (~35 % less per write,
+      // and full pages). An append refused (a key not after the last one) is written the usual way,
+      // and so is everything after it: the order is a hint, never trusted.
+      let append = this.#isEmpty();
       // A key given as bytes (StoreKey) is ordered-binary's own encoding of its string: written as is.
       for (const [k, v] of writes) {
         if (v === null) this.#data.remove(k as string);
-        else this.#data.put(k as string, v);
+        else if (!(append && (append = this.#appended(k, v)))) this.#data.put(k as string, v);
       }
       this.#meta.put(this.#checkpointKey, checkpoint);
     });
+  }
+
+  /** An append in the open transaction; false when LMDB refused it (the key is not after the last). */
+  #appended(k: StoreKey, v: Uint8Array): boolean {
+    // lmdb's README documents putSync's result (false: not written); its typings say void.
+    return (this.#data.putSync(k as string, v, APPEND) as unknown) === true;
+  }
+
+  /** No key at all in the data database (of a shared environment too), as the open transaction sees it. */
+  #isEmpty(): boolean {
+    for (const _ of this.#data.getKeys({ limit: 1 })) return false;
+    return true;
   }
 
   async clear(): Promise<void> {
